@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { FatalConfigError } from '../platform/errors.js';
+
+/** Everything the server and every CLI command read from their surroundings, resolved once. */
+export interface Config {
+  dataDir: string;
+  databaseUrl: string | undefined;
+  port: number;
+  host: string;
+  sshPort: number;
+  publicUrl: string;
+  rootKeyFile: string;
+  rootKeyBase64: string | undefined;
+  targetAllowCidrs: string[];
+  trustedProxies: string[];
+  logLevel: string;
+}
+
+/** Flags given on the command line; they win over the environment. */
+export interface ConfigFlags {
+  dataDir?: string;
+  databaseUrl?: string;
+  port?: string | number;
+  host?: string;
+}
+
+const portSchema = z.coerce.number().int().min(0).max(65535);
+
+function parsePort(name: string, value: string | number | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = portSchema.safeParse(value);
+  if (!parsed.success) throw new FatalConfigError('CONFIG_INVALID', `${name} must be a port number (0-65535), got "${value}".`);
+  return parsed.data;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+/** The only reader of process.env: flags first, then CUSTOS_* variables, then the documented defaults. */
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = path.resolve(flags.dataDir ?? env.CUSTOS_DATA_DIR ?? './.custos');
+  const port = parsePort('CUSTOS_PORT', flags.port ?? env.CUSTOS_PORT, 8220);
+  const host = flags.host ?? env.CUSTOS_HOST ?? '127.0.0.1';
+  const databaseUrl = flags.databaseUrl ?? (env.CUSTOS_DATABASE_URL || undefined);
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new FatalConfigError('CONFIG_INVALID', 'CUSTOS_DATABASE_URL must be a postgres:// URL; leave it unset for the embedded SQLite store.');
+  }
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    dataDir,
+    databaseUrl,
+    port,
+    host,
+    sshPort: parsePort('CUSTOS_SSH_PORT', env.CUSTOS_SSH_PORT, 2222),
+    publicUrl: (env.CUSTOS_PUBLIC_URL ?? `http://${urlHost}:${port}`).replace(/\/+$/, ''),
+    rootKeyFile: path.resolve(env.CUSTOS_ROOT_KEY_FILE ?? path.join(dataDir, 'root.key')),
+    rootKeyBase64: env.CUSTOS_ROOT_KEY || undefined,
+    targetAllowCidrs: list(env.CUSTOS_TARGET_ALLOW_CIDRS),
+    trustedProxies: list(env.CUSTOS_TRUSTED_PROXIES),
+    logLevel: env.CUSTOS_LOG_LEVEL ?? 'info',
+  };
+}

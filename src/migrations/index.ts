@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as foundation from './0001_foundation.js';
+
+/** Every schema change in order; names are permanent once released (expand/contract rules: docs/architecture.md). */
+export const migrations: Record<string, Migration> = {
+  '0001_foundation': foundation,
+};

@@ -1,0 +1,13 @@
+/** Who is acting: passed first to every service function and written into every audit event. */
+export interface Actor {
+  kind: 'user' | 'client' | 'operator' | 'system';
+  tenantId?: string;
+  id: string;
+  ip?: string | null;
+}
+
+/** The scope that holds operator-plane records (its own audit chain and data key), never a tenant. */
+export const SYSTEM_SCOPE = '00000000-0000-0000-0000-000000000000';
+
+/** The actor for work the server does on its own (jobs, start-up). */
+export const systemActor: Actor = { kind: 'system', id: 'custos' };

@@ -1,0 +1,109 @@
+import type { Actor } from '../actor.js';
+import type { Clock } from '../clock.js';
+import type { DbOrTx } from '../db/database.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { newId } from '../ids.js';
+import { eventCatalogue, type AuditAction } from './catalogue.js';
+import { GENESIS_HASH, eventHash, headMac } from './chain.js';
+import { verifyChain, type VerifyResult } from './verify.js';
+
+/** A detail value: plain data only, so an event never carries an object that might hide a secret. */
+export type DetailValue = string | number | boolean | null | string[];
+
+/** What a caller says happened; the log adds sequence, time, type and chain links. */
+export interface AuditEntry {
+  action: AuditAction;
+  actor: Actor;
+  outcome?: 'success' | 'failure';
+  target?: { type: string; id: string };
+  details?: Record<string, DetailValue>;
+}
+
+// A detail key that names a secret is a programming error: the value must never reach the log.
+const secretKey = /(password|passphrase|secret|private.?key|^token$|^totp$|^code$)/i;
+
+function checkDetails(details: Record<string, DetailValue>): void {
+  for (const key of Object.keys(details)) {
+    if (secretKey.test(key)) throw new Error(`audit detail "${key}" looks like a secret and is not allowed`);
+  }
+}
+
+/**
+ * The tamper-evident audit log: append() writes an event inside the caller's transaction, chained to the
+ * scope's previous event. Appends of different tenants touch different head rows and never wait on each other.
+ */
+export function createAuditLog(deps: { keyring: Keyring; clock: Clock }) {
+  const macKey = (db: DbOrTx, scopeId: string) => deps.keyring.deriveKey(db, scopeId, 'audit-head');
+
+  async function claimNextSeq(trx: DbOrTx, scopeId: string, now: number) {
+    // The UPDATE takes the head row's lock first, so concurrent appends of one tenant queue here and nowhere else.
+    const bump = () =>
+      trx
+        .updateTable('audit_heads')
+        .set((eb) => ({ seq: eb('seq', '+', 1), updated_at: now }))
+        .where('tenant_id', '=', scopeId)
+        .returning(['seq', 'hash'])
+        .executeTakeFirst();
+    const head = await bump();
+    if (head) return head;
+    const mac = headMac(await macKey(trx, scopeId), scopeId, 0, GENESIS_HASH);
+    await trx
+      .insertInto('audit_heads')
+      .values({ tenant_id: scopeId, seq: 0, hash: GENESIS_HASH, mac, updated_at: now })
+      .onConflict((oc) => oc.column('tenant_id').doNothing())
+      .execute();
+    const created = await bump();
+    if (!created) throw new Error('audit head could not be created');
+    return created;
+  }
+
+  /** Appends one event to the scope's chain in the caller's transaction; returns its sequence number. */
+  async function append(trx: DbOrTx, scopeId: string, entry: AuditEntry): Promise<{ seq: number; id: string }> {
+    const definition = eventCatalogue[entry.action];
+    const details = entry.details ?? {};
+    checkDetails(details);
+    const now = deps.clock.now();
+    const head = await claimNextSeq(trx, scopeId, now);
+    const seq = Number(head.seq);
+    const event = {
+      tenant_id: scopeId,
+      seq,
+      id: newId(now),
+      occurred_at: now,
+      type_id: definition.id,
+      action: entry.action,
+      category: definition.category,
+      severity: definition.severity,
+      outcome: entry.outcome ?? 'success',
+      actor_kind: entry.actor.kind,
+      actor_id: entry.actor.id ?? null,
+      actor_ip: entry.actor.ip ?? null,
+      target_type: entry.target?.type ?? null,
+      target_id: entry.target?.id ?? null,
+      details: JSON.stringify(details),
+      prev_hash: head.hash,
+    } as const;
+    const hash = eventHash(event);
+    await trx.insertInto('audit_events').values({ ...event, hash }).execute();
+    await trx
+      .updateTable('audit_heads')
+      .set({ hash, mac: headMac(await macKey(trx, scopeId), scopeId, seq, hash) })
+      .where('tenant_id', '=', scopeId)
+      .execute();
+    return { seq, id: event.id };
+  }
+
+  /** Re-reads the scope's whole chain and names the first event that was altered, removed or reordered. */
+  async function verify(db: DbOrTx, scopeId: string): Promise<VerifyResult> {
+    return verifyChain(db, scopeId, await macKey(db, scopeId));
+  }
+
+  /** Removes a scope's chain (its tenant was deleted; the deletion is recorded in the system chain). */
+  async function removeScope(trx: DbOrTx, scopeId: string): Promise<void> {
+    await trx.deleteFrom('audit_events').where('tenant_id', '=', scopeId).execute();
+    await trx.deleteFrom('audit_heads').where('tenant_id', '=', scopeId).execute();
+  }
+
+  return { append, verify, removeScope };
+}
+export type AuditLog = ReturnType<typeof createAuditLog>;

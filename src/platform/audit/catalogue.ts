@@ -1,0 +1,42 @@
+/** The categories a SIEM filters on; every event type belongs to exactly one. */
+export type EventCategory =
+  | 'auth'
+  | 'identity'
+  | 'vault'
+  | 'access'
+  | 'rotation'
+  | 'connectivity'
+  | 'session'
+  | 'backup'
+  | 'behaviour'
+  | 'config'
+  | 'operator';
+
+/** One auditable event type: a stable numeric id (never reused), a category and a severity 1-10. */
+export interface EventDefinition {
+  id: number;
+  category: EventCategory;
+  severity: number;
+  description: string;
+}
+
+/** The event catalogue, defined once; docs/events.md is generated from it (npm run docs:events). */
+export const eventCatalogue = {
+  'tenant.created': { id: 1001, category: 'operator', severity: 5, description: 'The operator provisioned a tenant, its data key and its pending admin.' },
+  'tenant.suspended': { id: 1002, category: 'operator', severity: 7, description: 'The operator suspended a tenant: every login and token of it is refused.' },
+  'tenant.resumed': { id: 1003, category: 'operator', severity: 5, description: 'The operator resumed a suspended tenant: its users can log in again.' },
+  'tenant.deleted': { id: 1004, category: 'operator', severity: 9, description: "The operator deleted a tenant; its keys were destroyed (crypto-shredding) and its data removed." },
+  'operator.token.created': { id: 1101, category: 'operator', severity: 7, description: 'An operator bearer token was created from the CLI.' },
+  'operator.auth.failed': { id: 1102, category: 'operator', severity: 6, description: 'A request to the operator plane carried a missing, unknown or revoked token.' },
+  'root_key.rotated': { id: 1201, category: 'operator', severity: 8, description: 'The root key was replaced and every data key re-wrapped under the new one.' },
+  'user.created': { id: 2001, category: 'identity', severity: 4, description: 'A user was created, pending activation.' },
+  'auth.activated': { id: 3001, category: 'auth', severity: 5, description: 'A user set a password with a one-time activation token and became active.' },
+  'auth.activation.failed': { id: 3002, category: 'auth', severity: 6, description: 'An activation attempt used an invalid, used or expired token, or a password the policy refuses.' },
+  'auth.login.succeeded': { id: 3003, category: 'auth', severity: 3, description: 'A user logged in and received a session token.' },
+  'auth.login.failed': { id: 3004, category: 'auth', severity: 6, description: 'A login was refused: unknown user, wrong password, or a user or tenant that may not log in.' },
+  'auth.logout': { id: 3005, category: 'auth', severity: 2, description: 'A user ended their session; its token no longer works.' },
+  'auth.sessions.revoked': { id: 3006, category: 'auth', severity: 6, description: "Every session of a tenant or user was revoked at once (tenant suspended, user deactivated)." },
+} as const satisfies Record<string, EventDefinition>;
+
+/** The name of a catalogued event, such as `auth.login.failed`. */
+export type AuditAction = keyof typeof eventCatalogue;

@@ -1,0 +1,75 @@
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Dialect,
+  type Transaction,
+} from 'kysely';
+import type { Schema } from './schema.js';
+
+/** Which engine a database runs on; the only place dialect differences are decided. */
+export type DialectName = 'sqlite' | 'postgres';
+
+/** A handle on the store that every feature shares. */
+export type Db = Kysely<Schema>;
+/** A transaction; stores take it explicitly so a service composes several writes atomically. */
+export type Tx = Transaction<Schema>;
+/** Either; store functions accept both so they run inside or outside a transaction. */
+export type DbOrTx = Kysely<Schema>;
+
+/** An open database and what it runs on. */
+export interface Database {
+  db: Db;
+  dialect: DialectName;
+  /** Where the data lives, without credentials, for messages. */
+  location: string;
+  close(): Promise<void>;
+}
+
+/** Takes SQLite's write lock when a transaction begins, so two processes never deadlock upgrading a read lock. */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+function sqliteDialect(file: string): Dialect {
+  const database = new BetterSqlite3(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const base = new SqliteDialect({ database });
+  return {
+    createAdapter: () => base.createAdapter(),
+    createDriver: () => new ImmediateSqliteDriver({ database }),
+    createQueryCompiler: () => base.createQueryCompiler(),
+    createIntrospector: (db) => base.createIntrospector(db),
+  };
+}
+
+// BIGINT and NUMERIC come back as numbers: every integer Custos stores fits in 2^53.
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 || oid === 1700) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+/** Opens PostgreSQL when a URL is given, otherwise the SQLite file; both speak the same Kysely schema. */
+export function openDatabase(options: { postgresUrl?: string; sqliteFile?: string; poolSize?: number }): Database {
+  if (options.postgresUrl) {
+    const pool = new pg.Pool({ connectionString: options.postgresUrl, max: options.poolSize ?? 10, types: pgTypes });
+    const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+    const url = new URL(options.postgresUrl);
+    return { db, dialect: 'postgres', location: `postgres://${url.host}${url.pathname}`, close: () => db.destroy() };
+  }
+  if (!options.sqliteFile) throw new Error('openDatabase needs a PostgreSQL URL or a SQLite file');
+  const db = new Kysely<Schema>({ dialect: sqliteDialect(options.sqliteFile) });
+  return { db, dialect: 'sqlite', location: options.sqliteFile, close: () => db.destroy() };
+}
