@@ -4,6 +4,8 @@ export interface Actor {
   tenantId?: string;
   id: string;
   ip?: string | null;
+  /** The session the request came with, when it came with one (logout ends it). */
+  sessionId?: string;
 }
 
 /** The scope that holds operator-plane records (its own audit chain and data key), never a tenant. */

@@ -27,7 +27,7 @@ export const eventCatalogue = {
   'tenant.resumed': { id: 1003, category: 'operator', severity: 5, description: 'The operator resumed a suspended tenant: its users can log in again.' },
   'tenant.deleted': { id: 1004, category: 'operator', severity: 9, description: "The operator deleted a tenant; its keys were destroyed (crypto-shredding) and its data removed." },
   'operator.token.created': { id: 1101, category: 'operator', severity: 7, description: 'An operator bearer token was created from the CLI.' },
-  'operator.auth.failed': { id: 1102, category: 'operator', severity: 6, description: 'A request to the operator plane carried a missing, unknown or revoked token.' },
+  'operator.token.revoked': { id: 1102, category: 'operator', severity: 6, description: 'An operator bearer token was revoked.' },
   'root_key.rotated': { id: 1201, category: 'operator', severity: 8, description: 'The root key was replaced and every data key re-wrapped under the new one.' },
   'user.created': { id: 2001, category: 'identity', severity: 4, description: 'A user was created, pending activation.' },
   'auth.activated': { id: 3001, category: 'auth', severity: 5, description: 'A user set a password with a one-time activation token and became active.' },

@@ -73,3 +73,9 @@ export function openDatabase(options: { postgresUrl?: string; sqliteFile?: strin
   const db = new Kysely<Schema>({ dialect: sqliteDialect(options.sqliteFile) });
   return { db, dialect: 'sqlite', location: options.sqliteFile, close: () => db.destroy() };
 }
+
+/** True when an insert failed on a unique constraint, on either engine (lets a service answer 409, not 500). */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

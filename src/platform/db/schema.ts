@@ -136,3 +136,15 @@ export interface Schema {
   audit_heads: AuditHeadTable;
   jobs: JobTable;
 }
+
+/** Every table holding a tenant's rows (by a tenant_id column); deleting a tenant empties all of them. */
+export const tenantOwnedTables = [
+  'users',
+  'user_roles',
+  'activation_tokens',
+  'sessions',
+  'audit_events',
+  'audit_heads',
+  'jobs',
+  'tenant_keys',
+] as const satisfies readonly (keyof Schema)[];

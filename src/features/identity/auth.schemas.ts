@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** A tenant's slug as users type it at login. */
+export const tenantSlugField = z.string().min(1).max(64);
+
+/** POST /api/v1/auth/activate */
+export const activateBody = z.strictObject({
+  tenant: tenantSlugField,
+  token: z.string().min(1).max(200),
+  password: z.string().min(1).max(4096),
+});
+
+/** POST /api/v1/auth/login; `totp` is accepted now and enforced once MFA lands. */
+export const loginBody = z.strictObject({
+  tenant: tenantSlugField,
+  username: z.string().min(1).max(320),
+  password: z.string().min(1).max(4096),
+  totp: z.string().max(16).optional(),
+});
+
+/** The user as the caller may see it: no hashes, no tokens. */
+export const userView = z.object({
+  id: z.string(),
+  username: z.string(),
+  email: z.string(),
+  roles: z.array(z.string()),
+});
+
+export const activateResponse = z.object({ user: userView });
+
+export const loginResponse = z.object({
+  token: z.string(),
+  expiresAt: z.string(),
+  idleTimeoutSeconds: z.number(),
+});
+
+export const meResponse = z.object({
+  user: userView,
+  tenant: z.object({ id: z.string(), slug: z.string() }),
+});
+
+/** The contract's error body, for the OpenAPI document. */
+export const errorResponse = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+  requestId: z.string(),
+});

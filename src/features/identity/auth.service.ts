@@ -1,0 +1,168 @@
+import type { Actor } from '../../platform/actor.js';
+import type { AuditLog } from '../../platform/audit/audit-log.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Db, DbOrTx } from '../../platform/db/database.js';
+import { generateToken, hashToken } from '../../platform/crypto/tokens.js';
+import { DomainError, forbidden, invalid, unauthenticated } from '../../platform/errors.js';
+import { newId } from '../../platform/ids.js';
+import type { Logger } from '../../platform/log.js';
+import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
+import * as activations from './activation.store.js';
+import * as sessions from './sessions.store.js';
+import * as users from './users.store.js';
+
+/** Session tokens start with this prefix; activation tokens with `csa_`. */
+export const SESSION_TOKEN_PREFIX = 'cst_';
+const ACTIVATION_TOKEN_PREFIX = 'csa_';
+const ACTIVATION_TTL_MS = 72 * 3600_000;
+// The idle expiry is slid at most this often, so a busy client's requests stay reads.
+const TOUCH_INTERVAL_MS = 15_000;
+
+/** How long sessions live; the identity issue makes these per-tenant policy. */
+export const sessionPolicy = { idleMs: 30 * 60_000, absoluteMs: 12 * 3600_000 };
+
+/** What identity needs to know of a tenant, looked up by the tenants feature. */
+export interface TenantRef {
+  id: string;
+  slug: string;
+  status: 'active' | 'suspended';
+}
+/** The tenants feature's lookup, handed in by main/. */
+export type FindTenant = (db: DbOrTx, slug: string) => Promise<TenantRef | undefined>;
+
+const invalidActivation = () =>
+  invalid('ACTIVATION_TOKEN_INVALID', 'The activation token is invalid, already used or expired. Ask your administrator for a new one.');
+const invalidCredentials = () => unauthenticated('INVALID_CREDENTIALS', 'The tenant, username or password is wrong.');
+const tenantSuspended = () => forbidden('TENANT_SUSPENDED', 'This tenant is suspended by the provider. Contact your provider to resume it.');
+
+/** Activation, login, logout and the per-request token check of tenant users. */
+export function createAuthService(deps: { db: Db; audit: AuditLog; clock: Clock; log: Logger; findTenant: FindTenant; publicUrl: string }) {
+  const { db, audit, clock } = deps;
+
+  /** Issues a one-time activation token (72 h) for a user, inside the caller's transaction. */
+  async function issueActivation(trx: DbOrTx, tenant: { id: string; slug: string }, userId: string) {
+    const token = generateToken(ACTIVATION_TOKEN_PREFIX);
+    const now = clock.now();
+    const expiresAt = now + ACTIVATION_TTL_MS;
+    await activations.insertActivationToken(trx, { tenant_id: tenant.id, id: newId(now), user_id: userId, token_hash: hashToken(token), expires_at: expiresAt, used_at: null, created_at: now });
+    const url = `${deps.publicUrl}/activate#tenant=${encodeURIComponent(tenant.slug)}&token=${token}`;
+    return { token, expiresAt: new Date(expiresAt).toISOString(), url };
+  }
+
+  /** Creates a tenant's first administrator, pending activation, in the caller's transaction. */
+  async function provisionAdmin(trx: DbOrTx, actor: Actor, tenant: { id: string; slug: string }, email: string) {
+    const now = clock.now();
+    const id = newId(now);
+    const username = email.toLowerCase();
+    await users.insertUser(trx, { tenant_id: tenant.id, id, username, email, display_name: null, status: 'pending', password_hash: null, created_at: now, updated_at: now, last_login_at: null }, ['tenant-admin']);
+    await audit.append(trx, tenant.id, { action: 'user.created', actor, target: { type: 'user', id }, details: { username, roles: ['tenant-admin'] } });
+    return { user: { id, username, email }, activation: await issueActivation(trx, tenant, id) };
+  }
+
+  async function auditFailure(tenantId: string, action: 'auth.login.failed' | 'auth.activation.failed', actor: Actor, details: Record<string, string>) {
+    await db.transaction().execute((trx) => audit.append(trx, tenantId, { action, actor, outcome: 'failure', details }));
+  }
+
+  /** Sets a user's password with a one-time token; the token works once, for 72 hours. */
+  async function activate(input: { tenant: string; token: string; password: string }, ip: string | null) {
+    const tenant = await deps.findTenant(db, input.tenant);
+    if (!tenant) throw invalidActivation();
+    const row = await activations.findActivationToken(db, tenant.id, hashToken(input.token));
+    const anonymous: Actor = { kind: 'user', tenantId: tenant.id, id: row?.user_id ?? 'anonymous', ip };
+    if (!row || row.used_at !== null || row.expires_at <= clock.now()) {
+      await auditFailure(tenant.id, 'auth.activation.failed', anonymous, { reason: !row ? 'unknown_token' : row.used_at ? 'used_token' : 'expired_token' });
+      throw invalidActivation();
+    }
+    if (tenant.status !== 'active') throw tenantSuspended();
+    checkPasswordPolicy(input.password);
+    const passwordHash = await hashPassword(input.password);
+    return db.transaction().execute(async (trx) => {
+      if (!(await activations.consumeActivationToken(trx, tenant.id, row.id, clock.now()))) throw invalidActivation();
+      const user = await users.findUserById(trx, tenant.id, row.user_id);
+      if (!user || (user.status !== 'pending' && user.status !== 'active')) throw invalidActivation();
+      await users.activateUser(trx, tenant.id, user.id, passwordHash, clock.now());
+      await audit.append(trx, tenant.id, { action: 'auth.activated', actor: { ...anonymous, id: user.id }, target: { type: 'user', id: user.id } });
+      return { user: { id: user.id, username: user.username, email: user.email, roles: await users.rolesOf(trx, tenant.id, user.id) } };
+    });
+  }
+
+  /** Checks a password and opens a session; every outcome is audited in the tenant's chain. */
+  async function login(input: { tenant: string; username: string; password: string }, ip: string | null) {
+    const tenant = await deps.findTenant(db, input.tenant);
+    const username = input.username.toLowerCase();
+    const user = tenant ? await users.findUserByUsername(db, tenant.id, username) : undefined;
+    const passwordOk = await verifyPassword(user?.password_hash ?? null, input.password);
+    if (!tenant) throw invalidCredentials();
+    const actor: Actor = { kind: 'user', tenantId: tenant.id, id: user?.id ?? 'anonymous', ip };
+    if (!user || !passwordOk) {
+      await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: user ? 'wrong_password' : 'unknown_user' });
+      throw invalidCredentials();
+    }
+    if (tenant.status !== 'active') {
+      await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: 'tenant_suspended' });
+      throw tenantSuspended();
+    }
+    if (user.status !== 'active') {
+      await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: `user_${user.status}` });
+      throw forbidden('USER_DISABLED', 'This account is not active. Ask your tenant administrator.');
+    }
+    const token = generateToken(SESSION_TOKEN_PREFIX);
+    const now = clock.now();
+    const sessionId = newId(now);
+    const expiresAt = now + sessionPolicy.absoluteMs;
+    await db.transaction().execute(async (trx) => {
+      await sessions.insertSession(trx, { tenant_id: tenant.id, id: sessionId, user_id: user.id, token_hash: hashToken(token), created_at: now, last_seen_at: now, idle_expires_at: Math.min(now + sessionPolicy.idleMs, expiresAt), expires_at: expiresAt, revoked_at: null, revoked_reason: null, ip });
+      await users.recordLogin(trx, tenant.id, user.id, now);
+      await audit.append(trx, tenant.id, { action: 'auth.login.succeeded', actor: { ...actor, sessionId }, target: { type: 'session', id: sessionId }, details: { username } });
+    });
+    return { token, expiresAt: new Date(expiresAt).toISOString(), idleTimeoutSeconds: sessionPolicy.idleMs / 1000 };
+  }
+
+  /** Resolves a session token on every request: revocation, suspension and expiry act on the next one. */
+  async function authenticate(token: string, ip: string | null): Promise<Actor> {
+    const row = token.startsWith(SESSION_TOKEN_PREFIX) ? await sessions.findSessionByHash(db, hashToken(token)) : undefined;
+    if (!row) throw unauthenticated('UNAUTHENTICATED', 'The token is not valid. Log in again with POST /api/v1/auth/login.');
+    const now = clock.now();
+    if (row.revoked_at !== null || row.user_status !== 'active') throw unauthenticated('SESSION_REVOKED', 'This session has ended. Log in again.');
+    if (row.tenant_status !== 'active') throw tenantSuspended();
+    if (row.expires_at <= now || row.idle_expires_at <= now) throw unauthenticated('SESSION_EXPIRED', 'This session has expired. Log in again.');
+    if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
+      await sessions.touchSession(db, row.tenant_id, row.id, now, Math.min(now + sessionPolicy.idleMs, row.expires_at));
+    }
+    return { kind: 'user', tenantId: row.tenant_id, id: row.user_id, ip, sessionId: row.id };
+  }
+
+  /** Ends the caller's session; the same token is refused from the next request on. */
+  async function logout(actor: Actor) {
+    if (!actor.tenantId || !actor.sessionId) throw unauthenticated('UNAUTHENTICATED', 'Only a logged-in user can log out.');
+    const { tenantId, sessionId } = actor;
+    await db.transaction().execute(async (trx) => {
+      await sessions.revokeSession(trx, tenantId, sessionId, clock.now(), 'logout');
+      await audit.append(trx, tenantId, { action: 'auth.logout', actor, target: { type: 'session', id: sessionId } });
+    });
+  }
+
+  /** The caller's own profile and tenant. */
+  async function me(actor: Actor) {
+    const row = await db
+      .selectFrom('users as u')
+      .innerJoin('tenants as t', 't.id', 'u.tenant_id')
+      .select(['u.id', 'u.username', 'u.email', 't.id as tenant_id', 't.slug'])
+      .where('u.tenant_id', '=', actor.tenantId ?? '')
+      .where('u.id', '=', actor.id)
+      .executeTakeFirst();
+    if (!row) throw new DomainError('UNAUTHENTICATED', 'The user no longer exists.', 'unauthenticated');
+    const roles = await users.rolesOf(db, row.tenant_id, row.id);
+    return { user: { id: row.id, username: row.username, email: row.email, roles }, tenant: { id: row.tenant_id, slug: row.slug } };
+  }
+
+  /** Revokes every session of a tenant in the caller's transaction (suspension); audited in the tenant's chain. */
+  async function revokeTenantSessions(trx: DbOrTx, actor: Actor, tenantId: string, reason: string) {
+    const count = await sessions.revokeSessions(trx, tenantId, clock.now(), reason);
+    await audit.append(trx, tenantId, { action: 'auth.sessions.revoked', actor, details: { reason, count } });
+    return count;
+  }
+
+  return { provisionAdmin, issueActivation, activate, login, authenticate, logout, me, revokeTenantSessions };
+}
+export type AuthService = ReturnType<typeof createAuthService>;

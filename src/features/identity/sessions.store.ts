@@ -1,0 +1,55 @@
+import type { DbOrTx } from '../../platform/db/database.js';
+import type { SessionTable } from '../../platform/db/schema.js';
+
+/** Stores a session by its token's hash. */
+export async function insertSession(db: DbOrTx, row: SessionTable): Promise<void> {
+  await db.insertInto('sessions').values(row).execute();
+}
+
+/** The hot path of every request: one indexed read of the session with its user's and tenant's status. */
+export async function findSessionByHash(db: DbOrTx, tokenHash: string) {
+  return db
+    .selectFrom('sessions as s')
+    .innerJoin('users as u', (j) => j.onRef('u.tenant_id', '=', 's.tenant_id').onRef('u.id', '=', 's.user_id'))
+    .innerJoin('tenants as t', 't.id', 's.tenant_id')
+    .select([
+      's.tenant_id', 's.id', 's.user_id', 's.last_seen_at', 's.idle_expires_at', 's.expires_at', 's.revoked_at',
+      'u.status as user_status', 't.status as tenant_status', 't.slug as tenant_slug',
+    ])
+    .where('s.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+}
+
+/** Slides the idle expiry forward (never past the absolute expiry). */
+export async function touchSession(db: DbOrTx, tenantId: string, id: string, now: number, idleExpiresAt: number): Promise<void> {
+  await db
+    .updateTable('sessions')
+    .set({ last_seen_at: now, idle_expires_at: idleExpiresAt })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Revokes one live session; answers whether it was live. */
+export async function revokeSession(db: DbOrTx, tenantId: string, id: string, now: number, reason: string): Promise<boolean> {
+  const result = await db
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Revokes every live session of a tenant, or of one user in it; answers how many. */
+export async function revokeSessions(db: DbOrTx, tenantId: string, now: number, reason: string, userId?: string): Promise<number> {
+  let query = db
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('tenant_id', '=', tenantId)
+    .where('revoked_at', 'is', null);
+  if (userId) query = query.where('user_id', '=', userId);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

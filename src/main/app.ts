@@ -1,0 +1,37 @@
+import type { HttpApp } from '../platform/http/create-app.js';
+import { createHttpApp } from '../platform/http/create-app.js';
+import { requireBearer } from '../platform/http/authenticate.js';
+import type { Logger } from '../platform/log.js';
+import { registerHealthRoutes, type ReadinessCheck } from '../features/health/health.routes.js';
+import { registerAuthRoutes, type LoginRateLimit } from '../features/identity/auth.routes.js';
+import { registerTenantRoutes } from '../features/tenants/tenants.routes.js';
+import type { Services } from './services.js';
+
+/** What buildApp needs: the wired services and the few settings HTTP cares about. */
+export interface AppDeps {
+  services: Services;
+  log: Logger;
+  version: string;
+  checks: Record<string, ReadinessCheck>;
+  trustedProxies?: string[];
+  loginRateLimit?: LoginRateLimit;
+}
+
+/** Builds the whole HTTP app without listening: health, the tenant plane (/api/v1) and the operator plane (/ops/v1). */
+export async function buildApp(deps: AppDeps): Promise<HttpApp> {
+  const { services } = deps;
+  const app = await createHttpApp({ logger: deps.log, version: deps.version, trustedProxies: deps.trustedProxies });
+  registerHealthRoutes(app, { version: deps.version, checks: deps.checks });
+
+  await app.register(async (scope: HttpApp) => {
+    requireBearer(scope, (token, request) => services.auth.authenticate(token, request.ip), 'log in with POST /api/v1/auth/login and send Authorization: Bearer <token>.');
+    registerAuthRoutes(scope, { auth: services.auth, loginRateLimit: deps.loginRateLimit });
+  }, { prefix: '/api/v1' });
+
+  await app.register(async (scope: HttpApp) => {
+    requireBearer(scope, (token, request) => services.operators.authenticate(token, request.ip), 'create an operator token with: custos operator token create');
+    registerTenantRoutes(scope, { tenants: services.tenants });
+  }, { prefix: '/ops/v1' });
+
+  return app;
+}

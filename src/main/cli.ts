@@ -1,0 +1,47 @@
+import { Command, CommanderError } from 'commander';
+import { DomainError, FatalConfigError } from '../platform/errors.js';
+import { auditCommand } from './commands/audit.js';
+import { migrateCommand } from './commands/migrate.js';
+import { operatorCommand } from './commands/operator.js';
+import { rootKeyCommand } from './commands/root-key.js';
+import { serverCommand } from './commands/server.js';
+import { tenantCommand } from './commands/tenant.js';
+import { version } from './version.js';
+
+/** The `custos` command line: every command reads the same configuration as the server. */
+export function createProgram(): Command {
+  const program = new Command('custos')
+    .description('Custos: a multi-tenant privileged access management vault')
+    .version(version)
+    .option('--data-dir <dir>', 'data directory (env CUSTOS_DATA_DIR, default ./.custos)')
+    .option('--database-url <url>', 'PostgreSQL URL (env CUSTOS_DATABASE_URL; unset: SQLite in the data directory)')
+    .option('--port <port>', 'HTTP port (env CUSTOS_PORT, default 8220)')
+    .option('--host <host>', 'HTTP address (env CUSTOS_HOST, default 127.0.0.1)')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const command of [serverCommand(), migrateCommand(), tenantCommand(), operatorCommand(), auditCommand(), rootKeyCommand()]) {
+    program.addCommand(command);
+  }
+  return program;
+}
+
+/** Runs the CLI; expected failures print one line saying what to do and exit 2, never a stack trace. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await createProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (error instanceof DomainError || error instanceof FatalConfigError) {
+      process.stderr.write(`error: ${error.message} (${error.code})\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`error: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 2;
+  }
+}
+
+await main(process.argv);
