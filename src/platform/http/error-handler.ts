@@ -33,9 +33,8 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
 
 function describeValidation(error: FastifyError) {
   const issues = (error.validation ?? []).map((v) => {
-    const params = v.params as { issue?: { path?: (string | number)[]; message?: string } } | undefined;
-    const where = [error.validationContext, ...(params?.issue?.path ?? [])].filter((p) => p !== undefined && p !== '').join('.');
-    return { path: where, message: params?.issue?.message ?? v.message ?? 'is invalid' };
+    const field = v.instancePath.split('/').filter(Boolean).join('.');
+    return { path: [error.validationContext, field].filter(Boolean).join('.'), message: v.message ?? 'is invalid' };
   });
   const summary = issues.map((i) => `${i.path || 'request'}: ${i.message}`).join('; ');
   return { issues, summary };

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { createManualClock, type ManualClock } from '../../src/platform/clock.js';
+import { createLogger } from '../../src/platform/log.js';
+import type { HttpApp } from '../../src/platform/http/create-app.js';
+import type { DialectName } from '../../src/platform/db/database.js';
+import { buildApp } from '../../src/main/app.js';
+import { loadConfig } from '../../src/main/config.js';
+import { openRuntime, type Runtime } from '../../src/main/runtime.js';
+import { createTestDatabase, type TestDatabase } from './databases.js';
+
+/** A built app (never listening) over a fresh database of one engine, with helpers for the common first steps. */
+export interface TestApp {
+  app: HttpApp;
+  runtime: Runtime;
+  clock: ManualClock;
+  target: TestDatabase;
+  operatorToken: string;
+  /** Creates a tenant through the operator plane; answers its id and the admin's activation token. */
+  createTenant(slug: string, adminEmail?: string): Promise<{ id: string; slug: string; activationToken: string; adminEmail: string }>;
+  /** Creates a tenant, activates its admin and logs in; answers the session token. */
+  tenantWithAdmin(slug: string): Promise<{ id: string; slug: string; token: string; username: string; password: string }>;
+  close(): Promise<void>;
+}
+
+export const ADMIN_PASSWORD = 'correct horse battery staple';
+
+/** Builds the full app as main/ wires it, over a throwaway database; every test file owns its own. */
+export async function createTestApp(dialect: DialectName, options: { loginRateLimit?: { max: number; windowMs: number } } = {}): Promise<TestApp> {
+  const target = await createTestDatabase(dialect);
+  const clock = createManualClock(Date.UTC(2026, 0, 5, 9, 0, 0));
+  const config = loadConfig(
+    { dataDir: target.sqliteFile ? path.dirname(target.sqliteFile) : undefined, databaseUrl: target.postgresUrl },
+    { CUSTOS_ROOT_KEY: randomBytes(32).toString('base64'), CUSTOS_DATA_DIR: path.join(path.dirname(target.sqliteFile ?? '/tmp/x'), 'data') },
+  );
+  const log = createLogger({ level: 'silent' });
+  const runtime = await openRuntime(config, { migrate: true, log, clock });
+  const app = await buildApp({ services: runtime.services, log, version: 'test', checks: {}, loginRateLimit: options.loginRateLimit ?? { max: 1000, windowMs: 60_000 } });
+  await app.ready();
+  const operatorToken = (await runtime.services.operators.createToken({ kind: 'operator', id: 'test', ip: null })).token;
+
+  async function createTenant(slug: string, adminEmail = `admin@${slug}.example`) {
+    const res = await app.inject({ method: 'POST', url: '/ops/v1/tenants', headers: { authorization: `Bearer ${operatorToken}` }, payload: { slug, adminEmail } });
+    if (res.statusCode !== 201) throw new Error(`tenant create failed: ${res.statusCode} ${res.body}`);
+    const body = res.json();
+    return { id: body.tenant.id as string, slug, activationToken: body.activation.token as string, adminEmail };
+  }
+
+  async function tenantWithAdmin(slug: string) {
+    const tenant = await createTenant(slug);
+    const activated = await app.inject({ method: 'POST', url: '/api/v1/auth/activate', payload: { tenant: slug, token: tenant.activationToken, password: ADMIN_PASSWORD } });
+    if (activated.statusCode !== 200) throw new Error(`activate failed: ${activated.body}`);
+    const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tenant: slug, username: tenant.adminEmail, password: ADMIN_PASSWORD } });
+    if (login.statusCode !== 200) throw new Error(`login failed: ${login.body}`);
+    return { id: tenant.id, slug, token: login.json().token as string, username: tenant.adminEmail, password: ADMIN_PASSWORD };
+  }
+
+  return {
+    app, runtime, clock, target, operatorToken, createTenant, tenantWithAdmin,
+    async close() {
+      await app.close();
+      await runtime.close();
+      await target.drop();
+    },
+  };
+}
+
+/** The Authorization header for a bearer token. */
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
