@@ -53,7 +53,7 @@ describe.runIf(dialects.includes('postgres'))('leader election on PostgreSQL', (
     expect(first.isLeader()).toBe(false);
   });
 
-  it('steps down when its connection is killed, and the other node takes over', async () => {
+  it('steps down when its connection is killed, and then exactly one node leads again', async () => {
     target = await createTestDatabase('postgres');
     const first = elector();
     const second = elector();
@@ -72,10 +72,12 @@ describe.runIf(dialects.includes('postgres'))('leader election on PostgreSQL', (
     } finally {
       await admin.end();
     }
-    await waitFor(() => !first.isLeader(), 3_000, 'the first node steps down');
-    await waitFor(() => second.isLeader(), 3_000, 'the second node leads');
-    expect(changes[0]).toBe(true);
-    expect(changes[1]).toBe(false);
+    await waitFor(() => changes.length >= 2, 3_000, 'the first node steps down');
+    expect(changes.slice(0, 2)).toEqual([true, false]);
+    // Both nodes contend again, the one that lost its session included; exactly one of them must win.
+    await waitFor(() => first.isLeader() || second.isLeader(), 3_000, 'a node leads again');
+    await sleep(500);
+    expect([first, second].filter((e) => e.isLeader())).toHaveLength(1);
   });
 
   it("a killed leader's role passes to the other", async () => {

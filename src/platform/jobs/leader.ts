@@ -70,7 +70,12 @@ export function createLeaderElector(deps: {
   }
 
   async function connect(): Promise<pg.Client> {
-    const fresh = new pg.Client({ connectionString: deps.postgresUrl, connectionTimeoutMillis: probeTimeoutMs, keepAlive: true, application_name: 'custos-leader' });
+    const fresh = new pg.Client({
+      connectionString: deps.postgresUrl,
+      connectionTimeoutMillis: probeTimeoutMs,
+      keepAlive: true,
+      application_name: 'custos-leader',
+    });
     // Without an 'error' listener a dropped connection would crash the process instead of ending the term.
     fresh.on('error', (error) => client === fresh && dropConnection(error.message));
     fresh.on('end', () => client === fresh && dropConnection('connection ended'));
@@ -91,7 +96,8 @@ export function createLeaderElector(deps: {
       if (leader) {
         await withTimeout(current.query('select 1'), probeTimeoutMs, 'leader liveness probe');
       } else {
-        const result = await withTimeout(current.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key]), probeTimeoutMs, 'leader lock attempt');
+        const attempt = current.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key]);
+        const result = await withTimeout(attempt, probeTimeoutMs, 'leader lock attempt');
         // stop() may have run while the query was in flight; a lock taken then is released with the session.
         if (result.rows[0]?.locked && active && client === current) setLeader(true);
       }
@@ -128,7 +134,10 @@ export function createLeaderElector(deps: {
       client = null;
       if (held) {
         held.removeAllListeners('end');
-        if (leader) await withTimeout(held.query('select pg_advisory_unlock($1::bigint)', [key]), probeTimeoutMs, 'unlock').catch(() => undefined);
+        if (leader) {
+          const unlock = held.query('select pg_advisory_unlock($1::bigint)', [key]);
+          await withTimeout(unlock, probeTimeoutMs, 'unlock').catch(() => undefined);
+        }
         await held.end().catch(() => undefined);
       }
       setLeader(false);
