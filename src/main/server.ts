@@ -54,7 +54,10 @@ export async function runServer(config: Config, options: { log?: Logger; print?:
         process.exit(1);
       }, DRAIN_TIMEOUT_MS);
       timer.unref();
+      // A connection busy when closing began turns idle (keep-alive) once its response is sent; sweep those too.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
       await app.close();
+      clearInterval(sweep);
       await runtime.close();
       log.info('stopped');
     })();

@@ -1,0 +1,78 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { freePort } from './postgres-cluster.js';
+
+/** The repository's executable, exactly as a user runs it. */
+export const custosBin = path.resolve(import.meta.dirname, '../../bin/custos');
+
+/** A clean environment for a child: nothing of the caller's CUSTOS_* settings leaks in. */
+export function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('CUSTOS_') && !key.startsWith('VITEST')) env[key] = value;
+  return { ...env, ...extra };
+}
+
+/** Runs `custos ARGS` to completion. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv) {
+  const result = spawnSync(process.execPath, [custosBin, ...args], { env, encoding: 'utf8', timeout: 60_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A server child process and everything it printed. */
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  output(): string;
+  /** Sends a signal and answers the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** Starts `custos server` on a free port and waits for its listening line (or its exit, which fails). */
+export async function startServer(env: NodeJS.ProcessEnv, options: { timeoutMs?: number } = {}): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [custosBin, 'server', '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${output}`)), options.timeoutMs ?? 30_000);
+    const poll = setInterval(() => {
+      if (output.includes('is listening on')) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve();
+      }
+    }, 50);
+    void exited.then((code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(Object.assign(new Error(`server exited with ${code}:\n${output}`), { output, code }));
+    });
+  });
+  return {
+    url,
+    child,
+    output: () => output,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Starts a server expected to refuse to start; answers its exit code and output. */
+export async function failedStart(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  try {
+    const server = await startServer(env, { timeoutMs: 20_000 });
+    await server.stop();
+    throw new Error(`the server started but should have refused:\n${server.output()}`);
+  } catch (error) {
+    const e = error as { code?: number | null; output?: string };
+    if (e.output === undefined) throw error;
+    return { code: e.code ?? null, output: e.output };
+  }
+}
