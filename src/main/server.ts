@@ -2,6 +2,7 @@ import { statfsSync } from 'node:fs';
 import { sql } from 'kysely';
 import type { Config } from './config.js';
 import { buildApp } from './app.js';
+import { startBackgroundWork } from './background.js';
 import { openRuntime } from './runtime.js';
 import { version } from './version.js';
 import type { Logger } from '../platform/log.js';
@@ -37,6 +38,7 @@ export async function runServer(config: Config, options: { log?: Logger; print?:
     },
   });
   const address = await app.listen({ port: config.port, host: config.host });
+  const background = await startBackgroundWork(runtime);
   const url = config.port === 0 ? address : config.publicUrl;
   print(`Custos ${version} is listening on ${url}`);
   print(`  data directory: ${config.dataDir}`);
@@ -58,12 +60,13 @@ export async function runServer(config: Config, options: { log?: Logger; print?:
       const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
       await app.close();
       clearInterval(sweep);
+      await background.stop();
       await runtime.close();
       log.info('stopped');
     })();
     return stopping;
   };
-  return { app, runtime, url, stop };
+  return { app, runtime, background, url, stop };
 }
 
 /** Runs the server until SIGTERM or SIGINT, then exits once drained. */

@@ -22,3 +22,12 @@ export async function consumeActivationToken(db: DbOrTx, tenantId: string, id: s
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
+
+/** Deletes activation tokens that expired or were used before the cutoff, in every tenant. */
+export async function deleteActivationTokensEndedBefore(db: DbOrTx, cutoff: number): Promise<number> {
+  const result = await db
+    .deleteFrom('activation_tokens')
+    .where((eb) => eb.or([eb('expires_at', '<', cutoff), eb('used_at', '<', cutoff)]))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -53,3 +53,12 @@ export async function revokeSessions(db: DbOrTx, tenantId: string, now: number, 
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
+
+/** Deletes sessions that ended (expired or revoked) before the cutoff, in every tenant: housekeeping, not a rule. */
+export async function deleteSessionsEndedBefore(db: DbOrTx, cutoff: number): Promise<number> {
+  const result = await db
+    .deleteFrom('sessions')
+    .where((eb) => eb.or([eb('expires_at', '<', cutoff), eb('idle_expires_at', '<', cutoff), eb('revoked_at', '<', cutoff)]))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

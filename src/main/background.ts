@@ -1,0 +1,33 @@
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { createJobQueue, createJobWorker, createLeaderElector, createScheduler } from '../platform/jobs/index.js';
+import { identityJobHandlers, identitySchedules } from '../features/identity/identity.jobs.js';
+import type { Runtime } from './runtime.js';
+
+/** Starts this node's job worker, its leader election and the leader-only schedules; stop() drains them. */
+export async function startBackgroundWork(runtime: Runtime) {
+  const { database, clock, log, config } = runtime;
+  const queue = createJobQueue({ db: database.db, dialect: database.dialect, clock });
+  const worker = createJobWorker({
+    queue,
+    handlers: { ...identityJobHandlers({ db: database.db, clock, log }) },
+    owner: `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    log,
+    clock,
+  });
+  const leader = createLeaderElector({ dialect: database.dialect, postgresUrl: config.databaseUrl, log });
+  const scheduler = createScheduler({ leader, queue, schedules: [...identitySchedules], clock, log });
+  await leader.start();
+  scheduler.start();
+  worker.start();
+  return {
+    queue,
+    leader,
+    scheduler,
+    async stop() {
+      scheduler.stop();
+      await worker.stop(10_000);
+      await leader.stop();
+    },
+  };
+}
