@@ -5,17 +5,15 @@ import type { Database } from '../platform/db/database.js';
 import type { Logger } from '../platform/log.js';
 import { createAuthService } from '../features/identity/auth.service.js';
 import { createOperatorService } from '../features/operators/operators.service.js';
-import { createTenantService, type TenantService } from '../features/tenants/tenants.service.js';
+import { createTenantService, findTenantRef } from '../features/tenants/tenants.service.js';
 import type { Config } from './config.js';
 
 /** Wires each feature's service with exactly the dependencies it declares. */
 export function createServices(deps: { database: Database; keyring: Keyring; audit: AuditLog; clock: Clock; log: Logger; config: Pick<Config, 'publicUrl'> }) {
   const { database, keyring, audit, clock, log } = deps;
   const db = database.db;
-  // identity and tenants know each other only through these two functions; the closure breaks the cycle.
-  let tenants: TenantService | undefined;
-  const auth = createAuthService({ db, audit, clock, log, publicUrl: deps.config.publicUrl, findTenant: (tx, slug) => tenants!.findBySlug(tx, slug) });
-  tenants = createTenantService({ db, audit, keyring, clock, identity: auth });
+  const auth = createAuthService({ db, audit, clock, log, publicUrl: deps.config.publicUrl, findTenant: findTenantRef });
+  const tenants = createTenantService({ db, audit, keyring, clock, identity: auth });
   const operators = createOperatorService({ db, audit, clock });
   return { auth, tenants, operators };
 }

@@ -15,6 +15,12 @@ export function toTenantView(row: TenantTable) {
   return { id: row.id, slug: row.slug, name: row.name, status: row.status, createdAt: new Date(row.created_at).toISOString(), updatedAt: new Date(row.updated_at).toISOString() };
 }
 
+/** The lookup identity needs for login and activation; a plain read, so identity needs no tenant service. */
+export async function findTenantRef(db: DbOrTx, slug: string) {
+  const row = await store.findTenantBySlug(db, slug);
+  return row && { id: row.id, slug: row.slug, status: row.status };
+}
+
 /** Provisioning and lifecycle of tenants: the operator's side of the split of duties. */
 export function createTenantService(deps: { db: Db; audit: AuditLog; keyring: Keyring; clock: Clock; identity: Pick<AuthService, 'provisionAdmin' | 'revokeTenantSessions'> }) {
   const { db, audit, keyring, clock } = deps;
@@ -91,12 +97,6 @@ export function createTenantService(deps: { db: Db; audit: AuditLog; keyring: Ke
     return toTenantView(deleted);
   }
 
-  /** The lookup identity needs for login and activation. */
-  async function findBySlug(db2: DbOrTx, slug: string) {
-    const row = await store.findTenantBySlug(db2, slug);
-    return row && { id: row.id, slug: row.slug, status: row.status };
-  }
-
-  return { create, list, get: (ref: string) => get(db, ref).then(toTenantView), suspend, resume, remove, findBySlug };
+  return { create, list, get: (ref: string) => get(db, ref).then(toTenantView), suspend, resume, remove };
 }
 export type TenantService = ReturnType<typeof createTenantService>;
