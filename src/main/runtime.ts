@@ -51,7 +51,7 @@ export async function openRuntime(config: Config, options: { migrate?: boolean; 
   if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sqliteFile = path.join(config.dataDir, 'custos.db');
   const freshSqlite = !config.databaseUrl && !existsSync(sqliteFile);
-  const database = openDatabase(config.databaseUrl ? { postgresUrl: config.databaseUrl } : { sqliteFile });
+  const database = openDatabase(config.databaseUrl ? { postgresUrl: config.databaseUrl, onPoolError: (err) => log.warn({ err: err.message }, 'an idle database connection failed; it was replaced') } : { sqliteFile });
   try {
     const migrationRunner = createMigrationRunner(database.db, migrations);
     await migrationRunner.assertNotNewer();

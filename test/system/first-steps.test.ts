@@ -182,8 +182,12 @@ describe.each(dialects)('custos from an empty data directory on %s', (dialect) =
   });
 
   it('drains in-flight requests on SIGTERM and exits 0', async () => {
+    const received = () => server.output().split('\n').filter((l) => l.includes('incoming request') && l.includes('/api/v1/auth/login')).length;
+    const before = received();
     const inflight = Array.from({ length: 4 }, () => post('/api/v1/auth/login', { tenant: 'acme', username: 'admin@acme.example', password: PASSWORD }));
-    await new Promise((resolve) => setTimeout(resolve, 15));
+    // Signal only once the server has all four: they are then in flight (argon2 takes tens of milliseconds).
+    const deadline = Date.now() + 10_000;
+    while (received() < before + 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
     const code = server.stop('SIGTERM');
     const statuses = await Promise.all(inflight.map(async (p) => (await p).status));
     expect(statuses).toEqual([200, 200, 200, 200]);

@@ -62,9 +62,12 @@ const pgTypes = {
 };
 
 /** Opens PostgreSQL when a URL is given, otherwise the SQLite file; both speak the same Kysely schema. */
-export function openDatabase(options: { postgresUrl?: string; sqliteFile?: string; poolSize?: number }): Database {
+export function openDatabase(options: { postgresUrl?: string; sqliteFile?: string; poolSize?: number; onPoolError?: (error: Error) => void }): Database {
   if (options.postgresUrl) {
     const pool = new pg.Pool({ connectionString: options.postgresUrl, max: options.poolSize ?? 10, types: pgTypes });
+    // An idle connection that dies (database restart, failover) must not crash the process: the pool drops it
+    // and the next query opens a fresh one.
+    pool.on('error', (error) => options.onPoolError?.(error));
     const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
     const url = new URL(options.postgresUrl);
     return { db, dialect: 'postgres', location: `postgres://${url.host}${url.pathname}`, close: () => db.destroy() };
