@@ -22,7 +22,33 @@ export function createProgram(): Command {
   for (const command of [serverCommand(), migrateCommand(), tenantCommand(), operatorCommand(), auditCommand(), rootKeyCommand()]) {
     program.addCommand(command);
   }
+  // addCommand does not pass settings down: every subcommand must throw, not exit 1 (1 means "tampered").
+  const settle = (command: Command) => {
+    command.exitOverride().showHelpAfterError();
+    command.commands.forEach(settle);
+  };
+  settle(program);
   return program;
+}
+
+/** A one-line explanation of a common operating-system failure, or undefined for anything unexpected. */
+function systemErrorHint(error: NodeJS.ErrnoException & { address?: string; port?: number }): string | undefined {
+  const where = error.address ? `${error.address}${error.port ? `:${error.port}` : ''}` : '';
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return `the address ${where} is already in use; stop the other process or choose another --port.`;
+    case 'EADDRNOTAVAIL':
+      return `the address ${where} is not available on this machine; check --host.`;
+    case 'ECONNREFUSED':
+      return `the database at ${where} refused the connection; check CUSTOS_DATABASE_URL and that PostgreSQL is running.`;
+    case 'ENOTFOUND':
+      return `the host in CUSTOS_DATABASE_URL could not be resolved (${error.message}).`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied: ${error.message}`;
+    default:
+      return undefined;
+  }
 }
 
 /** Runs the CLI; expected failures print one line saying what to do and exit 2, never a stack trace. */
@@ -39,7 +65,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    process.stderr.write(`error: ${(error as Error).stack ?? String(error)}\n`);
+    const hint = systemErrorHint(error as NodeJS.ErrnoException);
+    process.stderr.write(hint ? `error: ${hint}\n` : `error: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 2;
   }
 }

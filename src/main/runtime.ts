@@ -1,13 +1,13 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { SYSTEM_SCOPE } from '../platform/actor.js';
+import { SYSTEM_SCOPE, systemActor } from '../platform/actor.js';
 import { createAuditLog } from '../platform/audit/audit-log.js';
 import { systemClock, type Clock } from '../platform/clock.js';
 import { createKeyring } from '../platform/crypto/keyring.js';
 import { generateRootKeyFile, keyCheckValue, loadRootKey, matchesCheckValue, type RootKey } from '../platform/crypto/root-key.js';
-import { openDatabase, type Database } from '../platform/db/database.js';
+import { openDatabase, type Database, type DbOrTx } from '../platform/db/database.js';
 import { createMigrationRunner } from '../platform/db/migrate.js';
-import { FatalConfigError } from '../platform/errors.js';
+import { DomainError, FatalConfigError } from '../platform/errors.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import { migrations } from '../migrations/index.js';
 import type { Config } from './config.js';
@@ -20,6 +20,27 @@ export const pendingKeyFile = (config: Config) => `${config.rootKeyFile}.next`;
 
 /** Everything a running Custos holds: store, keys, audit, services. Servers and CLI commands share it. */
 export type Runtime = Awaited<ReturnType<typeof openRuntime>>;
+
+function notInitialised(config: Config): FatalConfigError {
+  const where = config.databaseUrl ? 'in the database at CUSTOS_DATABASE_URL' : `in ${config.dataDir}`;
+  return new FatalConfigError('NOT_INITIALISED', `There is no Custos installation ${where}. Start the server once to create it (custos server), or point --data-dir / CUSTOS_DATA_DIR at the existing one.`);
+}
+
+async function hasKeyCheck(database: Database): Promise<boolean> {
+  const tables = await database.db.introspection.getTables();
+  if (!tables.some((t) => t.name === 'custos_meta')) return false;
+  return Boolean(await database.db.selectFrom('custos_meta').select('value').where('key', '=', KEY_CHECK).executeTakeFirst());
+}
+
+/** Creates the data directory owner-only, and tightens an existing one that others could read. */
+function prepareDataDir(config: Config, log: Logger): void {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const mode = statSync(config.dataDir).mode & 0o777;
+  if (mode & 0o077) {
+    chmodSync(config.dataDir, 0o700);
+    log.warn({ dataDir: config.dataDir, was: mode.toString(8) }, 'the data directory was readable by others; it is now 0700');
+  }
+}
 
 /** The root key, generated on first start when neither the file nor the database exists yet. */
 async function resolveRootKey(config: Config, database: Database, log: Logger): Promise<{ rootKey: RootKey; fresh: boolean }> {
@@ -41,16 +62,18 @@ async function resolveRootKey(config: Config, database: Database, log: Logger): 
     log.warn({ file: config.rootKeyFile }, 'completed an interrupted root key rotation');
     return { rootKey: { key: next.key, source: config.rootKeyFile }, fresh: false };
   }
-  throw new FatalConfigError('ROOT_KEY_MISMATCH', `The root key from ${loaded.source === 'env' ? 'CUSTOS_ROOT_KEY' : loaded.source} is not the key this database was created with (the key check value differs). Start with the original root key; nothing was changed.`);
+  throw new FatalConfigError('ROOT_KEY_MISMATCH', `The root key from ${loaded.source === 'env' ? 'CUSTOS_ROOT_KEY' : loaded.source} is not this database's current root key (the key check value differs). Start with the current root key; nothing was changed.`);
 }
 
 /** Opens the store, applies migrations when asked, checks (or on first start creates) the root key, and wires the services. */
-export async function openRuntime(config: Config, options: { migrate?: boolean; log?: Logger; clock?: Clock } = {}) {
+export async function openRuntime(config: Config, options: { migrate?: boolean; initialise?: boolean; log?: Logger; clock?: Clock } = {}) {
   const log = options.log ?? createLogger({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
-  if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sqliteFile = path.join(config.dataDir, 'custos.db');
   const freshSqlite = !config.databaseUrl && !existsSync(sqliteFile);
+  // Only the server creates a vault: a CLI command with a mistyped --data-dir must not make an empty new one.
+  if (options.initialise === false && freshSqlite) throw notInitialised(config);
+  prepareDataDir(config, log);
   const database = openDatabase(config.databaseUrl ? { postgresUrl: config.databaseUrl, onPoolError: (err) => log.warn({ err: err.message }, 'an idle database connection failed; it was replaced') } : { sqliteFile });
   try {
     const migrationRunner = createMigrationRunner(database.db, migrations);
@@ -61,24 +84,38 @@ export async function openRuntime(config: Config, options: { migrate?: boolean; 
     } else if (!(await migrationRunner.isCurrent())) {
       throw new FatalConfigError('SCHEMA_OUTDATED', 'The database schema is older than this release. Run: custos migrate up');
     }
+    if (options.initialise === false && !(await hasKeyCheck(database))) throw notInitialised(config);
     const { rootKey, fresh } = await resolveRootKey(config, database, log);
-    const keyring = createKeyring({ rootKey: rootKey.key, clock });
+    let currentRootKey = rootKey.key;
+    const storedCheckValue = async (db: DbOrTx) =>
+      (await db.selectFrom('custos_meta').select('value').where('key', '=', KEY_CHECK).executeTakeFirst())?.value;
+    /** After `custos root-key rotate` by another process, picks up the new key file, or refuses to go on with the old key. */
+    const ensureCurrentRootKey = async (db: DbOrTx) => {
+      const stored = await storedCheckValue(db);
+      if (!stored || matchesCheckValue(currentRootKey, stored)) return;
+      const fromFile = config.rootKeyBase64 ? null : loadRootKey({ rootKeyFile: config.rootKeyFile });
+      if (fromFile && matchesCheckValue(fromFile.key, stored)) {
+        currentRootKey = fromFile.key;
+        keyring.useRootKey(fromFile.key);
+        log.warn({ file: config.rootKeyFile }, 'the root key was rotated; now using the new key file');
+        return;
+      }
+      throw new DomainError('ROOT_KEY_STALE', 'This server holds a root key that was rotated away. Restart it with the current root key.', 'unavailable');
+    };
+    const keyring = createKeyring({ rootKey: rootKey.key, clock, ensureCurrentRootKey });
+    const audit = createAuditLog({ keyring, clock });
     if (fresh) {
       await database.db.transaction().execute(async (trx) => {
         await trx.insertInto('custos_meta').values({ key: KEY_CHECK, value: keyCheckValue(rootKey.key) }).execute();
         await keyring.createScopeKey(trx, SYSTEM_SCOPE);
+        await audit.append(trx, SYSTEM_SCOPE, { action: 'custos.initialised', actor: systemActor, details: { database: database.dialect } });
       });
     }
-    const audit = createAuditLog({ keyring, clock });
     const services = createServices({ database, keyring, audit, clock, log, config });
-    let currentRootKey = rootKey.key;
-    /** True while the loaded root key still matches the database (readiness). */
-    const keyMatches = async () => {
-      const meta = await database.db.selectFrom('custos_meta').select('value').where('key', '=', KEY_CHECK).executeTakeFirst();
-      return Boolean(meta && matchesCheckValue(currentRootKey, meta.value));
-    };
     return {
-      config, database, log, clock, keyring, audit, migrations: migrationRunner, services, rootKey, fresh, keyMatches,
+      config, database, log, clock, keyring, audit, migrations: migrationRunner, services, rootKey, fresh,
+      /** Readiness: the root key in use is the database's current one (a rotated key file is picked up). */
+      ensureCurrentRootKey: () => ensureCurrentRootKey(database.db),
       /** Switches to a new root key after a rotation committed. */
       useRootKey(key: Buffer) {
         currentRootKey = key;

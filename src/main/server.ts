@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Config } from './config.js';
 import { buildApp } from './app.js';
 import { startBackgroundWork } from './background.js';
+import { lockDataDir } from './server-lock.js';
 import { openRuntime } from './runtime.js';
 import { version } from './version.js';
 import type { Logger } from '../platform/log.js';
@@ -13,7 +14,11 @@ const DRAIN_TIMEOUT_MS = 25_000;
 /** Starts the vault: opens (or initialises) the store and keys, listens, and drains on SIGTERM. */
 export async function runServer(config: Config, options: { log?: Logger; print?: (line: string) => void } = {}) {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const runtime = await openRuntime(config, { migrate: true, log: options.log });
+  const unlock = config.databaseUrl ? () => undefined : lockDataDir(config.dataDir);
+  const runtime = await openRuntime(config, { migrate: true, log: options.log }).catch((error) => {
+    unlock();
+    throw error;
+  });
   const { database, services, log } = runtime;
   const app = await buildApp({
     services,
@@ -24,11 +29,10 @@ export async function runServer(config: Config, options: { log?: Logger; print?:
       database: async () => {
         await sql`select 1`.execute(database.db);
       },
-      keys: async () => {
-        if (!(await runtime.keyMatches())) throw new Error('the loaded root key does not match the database');
-      },
+      keys: () => runtime.ensureCurrentRootKey(),
       schema: async () => {
-        if (!(await runtime.migrations.isCurrent())) throw new Error('the schema is not current; run: custos migrate up');
+        const pending = await runtime.migrations.pending();
+        if (pending.length > 0) throw new Error(`${pending.length} migration(s) pending; run: custos migrate up`);
       },
       disk: async () => {
         if (database.dialect !== 'sqlite') return;
@@ -37,7 +41,11 @@ export async function runServer(config: Config, options: { log?: Logger; print?:
       },
     },
   });
-  const address = await app.listen({ port: config.port, host: config.host });
+  const address = await app.listen({ port: config.port, host: config.host }).catch(async (error) => {
+    await runtime.close();
+    unlock();
+    throw error;
+  });
   const background = await startBackgroundWork(runtime);
   const url = config.port === 0 ? address : config.publicUrl;
   print(`Custos ${version} is listening on ${url}`);
@@ -62,6 +70,7 @@ export async function runServer(config: Config, options: { log?: Logger; print?:
       clearInterval(sweep);
       await background.stop();
       await runtime.close();
+      unlock();
       log.info('stopped');
     })();
     return stopping;

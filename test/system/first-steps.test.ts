@@ -16,6 +16,7 @@ describe.each(dialects)('custos from an empty data directory on %s', (dialect) =
   let env: NodeJS.ProcessEnv;
   let server: ServerProcess;
   const secrets: string[] = [PASSWORD];
+  let operatorToken = '';
   const logs: string[] = [];
 
   const json = async (res: Response) => ({ status: res.status, body: (await res.json()) as Record<string, any> }); // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -86,6 +87,7 @@ describe.each(dialects)('custos from an empty data directory on %s', (dialect) =
     expect(created.code).toBe(0);
     const { token } = JSON.parse(created.stdout);
     secrets.push(token);
+    operatorToken = token;
     expect(token).toMatch(/^cso_/);
     const list = await json(await get('/ops/v1/tenants', token));
     expect(list.body.tenants.map((t: { slug: string }) => t.slug)).toContain('acme');
@@ -140,7 +142,7 @@ describe.each(dialects)('custos from an empty data directory on %s', (dialect) =
     await server.stop();
     const refused = await failedStart({ ...env, CUSTOS_ROOT_KEY: randomBytes(32).toString('base64') });
     expect(refused.code).not.toBe(0);
-    expect(refused.output).toContain('is not the key this database was created with');
+    expect(refused.output).toContain("is not this database's current root key");
     expect(refused.output).not.toMatch(/at .*\.ts:\d+/);
     const garbage = await failedStart({ ...env, CUSTOS_ROOT_KEY: 'too-short' });
     expect(garbage.output).toContain('not base64 of exactly 32 bytes');
@@ -173,12 +175,26 @@ describe.each(dialects)('custos from an empty data directory on %s', (dialect) =
     const newKey = readFileSync(path.join(dataDir, 'root.key'), 'utf8').trim();
     secrets.push(newKey);
     expect(newKey).not.toBe(oldKey);
-    expect((await failedStart({ ...env, CUSTOS_ROOT_KEY: oldKey })).output).toContain('is not the key this database was created with');
+    expect((await failedStart({ ...env, CUSTOS_ROOT_KEY: oldKey })).output).toContain("is not this database's current root key");
     await restart();
     const login = await json(await post('/api/v1/auth/login', { tenant: 'acme', username: 'admin@acme.example', password: PASSWORD }));
     expect(login.status).toBe(200);
     secrets.push(login.body.token);
     expect(cli('audit', 'verify', '--tenant', 'acme').code).toBe(0);
+  });
+
+  it('a server running through a root-key rotation picks up the new key and never wraps with the old one', async () => {
+    expect(cli('root-key', 'rotate').code).toBe(0);
+    secrets.push(readFileSync(path.join(dataDir, 'root.key'), 'utf8').trim());
+    const created = await json(await post('/ops/v1/tenants', { slug: 'after-rotation', adminEmail: 'a@b.example' }, operatorToken));
+    expect(created.status).toBe(201);
+    secrets.push(created.body.activation.token);
+    expect((await get('/v1/ready')).status).toBe(200);
+    expect(server.output()).toContain('now using the new key file');
+    expect(cli('audit', 'verify', '--tenant', 'after-rotation').code).toBe(0);
+    await restart();
+    const activated = await post('/api/v1/auth/activate', { tenant: 'after-rotation', token: created.body.activation.token, password: PASSWORD });
+    expect(activated.status).toBe(200);
   });
 
   it('drains in-flight requests on SIGTERM and exits 0', async () => {

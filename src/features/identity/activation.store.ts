@@ -31,3 +31,14 @@ export async function deleteActivationTokensEndedBefore(db: DbOrTx, cutoff: numb
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** Marks every unused activation token of a user as used, so only the newest one works. */
+export async function voidActivationTokens(db: DbOrTx, tenantId: string, userId: string, now: number): Promise<void> {
+  await db
+    .updateTable('activation_tokens')
+    .set({ used_at: now })
+    .where('tenant_id', '=', tenantId)
+    .where('user_id', '=', userId)
+    .where('used_at', 'is', null)
+    .execute();
+}

@@ -37,6 +37,8 @@ describe.each(dialects)('tenant authentication on %s', (dialect) => {
     const weak = await activate({ tenant: 'act-policy', token: tenant.activationToken, password: 'short-pass' });
     expect(weak.statusCode).toBe(400);
     expect(weak.json().error).toMatchObject({ code: 'PASSWORD_POLICY', message: expect.stringContaining('12 characters') });
+    const audited = await t.runtime.database.db.selectFrom('audit_events').select('details').where('tenant_id', '=', tenant.id).where('action', '=', 'auth.activation.failed').execute();
+    expect(audited.map((a) => JSON.parse(a.details).reason)).toEqual(['password_policy']);
     expect((await activate({ tenant: 'act-policy', token: tenant.activationToken, password: ADMIN_PASSWORD })).statusCode).toBe(200);
   });
 
@@ -113,9 +115,9 @@ describe.each(dialects)('tenant authentication on %s', (dialect) => {
     expect((await me(admin.token)).json().error.code).toBe('SESSION_EXPIRED');
   });
 
-  it('logout revokes the token for the next request', async () => {
+  it('logout revokes the token for the next request, also when the client sends an empty JSON body', async () => {
     const admin = await t.tenantWithAdmin('logout');
-    const out = await t.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: bearer(admin.token) });
+    const out = await t.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { ...bearer(admin.token), 'content-type': 'application/json' }, payload: '' });
     expect(out.statusCode).toBe(204);
     const after = await me(admin.token);
     expect(after.statusCode).toBe(401);

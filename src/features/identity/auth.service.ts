@@ -3,7 +3,7 @@ import type { AuditLog } from '../../platform/audit/audit-log.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, DbOrTx } from '../../platform/db/database.js';
 import { generateToken, hashToken } from '../../platform/crypto/tokens.js';
-import { DomainError, forbidden, invalid, unauthenticated } from '../../platform/errors.js';
+import { DomainError, conflict, forbidden, invalid, unauthenticated } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/log.js';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
@@ -74,7 +74,12 @@ export function createAuthService(deps: { db: Db; audit: AuditLog; clock: Clock;
       throw invalidActivation();
     }
     if (tenant.status !== 'active') throw tenantSuspended();
-    checkPasswordPolicy(input.password);
+    try {
+      checkPasswordPolicy(input.password);
+    } catch (error) {
+      await auditFailure(tenant.id, 'auth.activation.failed', anonymous, { reason: 'password_policy' });
+      throw error;
+    }
     const passwordHash = await hashPassword(input.password);
     return db.transaction().execute(async (trx) => {
       if (!(await activations.consumeActivationToken(trx, tenant.id, row.id, clock.now()))) throw invalidActivation();
@@ -156,6 +161,19 @@ export function createAuthService(deps: { db: Db; audit: AuditLog; clock: Clock;
     return { user: { id: row.id, username: row.username, email: row.email, roles }, tenant: { id: row.tenant_id, slug: row.slug } };
   }
 
+  /**
+   * Issues a fresh activation token for a tenant admin who never activated (theirs expired or was lost), and
+   * voids the old ones. An active admin is refused: the provider must never be able to take over an account.
+   */
+  async function reissueAdminActivation(trx: DbOrTx, actor: Actor, tenant: { id: string; slug: string }) {
+    const admin = await users.findPendingAdmin(trx, tenant.id);
+    if (!admin) throw conflict('ADMIN_ALREADY_ACTIVE', "The tenant's administrator has already activated their account. Password resets are the tenant's own to do.");
+    await activations.voidActivationTokens(trx, tenant.id, admin.id, clock.now());
+    const activation = await issueActivation(trx, tenant, admin.id);
+    await audit.append(trx, tenant.id, { action: 'auth.activation.issued', actor, target: { type: 'user', id: admin.id }, details: { username: admin.username } });
+    return { user: { id: admin.id, username: admin.username }, activation };
+  }
+
   /** Revokes every session of a tenant in the caller's transaction (suspension); audited in the tenant's chain. */
   async function revokeTenantSessions(trx: DbOrTx, actor: Actor, tenantId: string, reason: string) {
     const count = await sessions.revokeSessions(trx, tenantId, clock.now(), reason);
@@ -163,6 +181,6 @@ export function createAuthService(deps: { db: Db; audit: AuditLog; clock: Clock;
     return count;
   }
 
-  return { provisionAdmin, issueActivation, activate, login, authenticate, logout, me, revokeTenantSessions };
+  return { provisionAdmin, issueActivation, reissueAdminActivation, activate, login, authenticate, logout, me, revokeTenantSessions };
 }
 export type AuthService = ReturnType<typeof createAuthService>;

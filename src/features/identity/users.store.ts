@@ -39,3 +39,16 @@ export async function activateUser(db: DbOrTx, tenantId: string, id: string, pas
 export async function recordLogin(db: DbOrTx, tenantId: string, id: string, now: number): Promise<void> {
   await db.updateTable('users').set({ last_login_at: now }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
 }
+
+/** The first tenant-admin still pending activation, if any. */
+export async function findPendingAdmin(db: DbOrTx, tenantId: string) {
+  return db
+    .selectFrom('users as u')
+    .innerJoin('user_roles as r', (j) => j.onRef('r.tenant_id', '=', 'u.tenant_id').onRef('r.user_id', '=', 'u.id'))
+    .select(['u.id', 'u.username'])
+    .where('u.tenant_id', '=', tenantId)
+    .where('u.status', '=', 'pending')
+    .where('r.role', '=', 'tenant-admin')
+    .orderBy('u.created_at')
+    .executeTakeFirst();
+}

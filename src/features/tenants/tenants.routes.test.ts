@@ -93,6 +93,21 @@ describe.each(dialects)('operator tenant routes on %s', (dialect) => {
     expect((await ops('POST', '/tenants', { slug: 'doomed', adminEmail: 'new@b.example' })).statusCode).toBe(201);
   });
 
+  it("reissues a pending admin's activation, voiding the old token, and refuses once the admin is active", async () => {
+    const first = (await ops('POST', '/tenants', { slug: 'lost-token', adminEmail: 'a@lost.example' })).json().activation.token;
+    const reissued = await ops('POST', '/tenants/lost-token/admin-activation');
+    expect(reissued.statusCode).toBe(201);
+    const second = reissued.json().activation.token;
+    expect(second).not.toBe(first);
+    const activate = (token: string) => t.app.inject({ method: 'POST', url: '/api/v1/auth/activate', payload: { tenant: 'lost-token', token, password: ADMIN_PASSWORD } });
+    expect((await activate(first)).json().error.code).toBe('ACTIVATION_TOKEN_INVALID');
+    expect((await activate(second)).statusCode).toBe(200);
+    const refused = await ops('POST', '/tenants/lost-token/admin-activation');
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error.code).toBe('ADMIN_ALREADY_ACTIVE');
+    expect((await ops('POST', '/tenants/nope-nope/admin-activation')).statusCode).toBe(404);
+  });
+
   it('suspend and resume are audited in the tenant chain and the system chain', async () => {
     const created = (await ops('POST', '/tenants', { slug: 'audited', adminEmail: 'a@b.example' })).json().tenant;
     await ops('POST', '/tenants/audited/suspend');

@@ -31,6 +31,10 @@ export function registerTenantRoutes(app: HttpApp, deps: { tenants: TenantServic
     schema: { tags: ['operator'], summary: 'Resume a suspended tenant', security, params: tenantParams, response: { 200: z.object({ tenant: tenantView }), 404: errorResponse } },
   }, async (request) => ({ tenant: await tenants.resume(actorOf(request), request.params.tenant) }));
 
+  app.post('/tenants/:tenant/admin-activation', {
+    schema: { tags: ['operator'], summary: "Issue a new activation token for the tenant's admin, while they have not activated", security, params: tenantParams, response: { 201: createTenantResponse, 404: errorResponse, 409: errorResponse } },
+  }, async (request, reply) => reply.status(201).send(await tenants.reissueAdminActivation(actorOf(request), request.params.tenant)));
+
   app.delete('/tenants/:tenant', {
     schema: { tags: ['operator'], summary: 'Delete a tenant: its keys are destroyed and its data removed', security, params: tenantParams, response: { 200: z.object({ tenant: tenantView }), 404: errorResponse } },
   }, async (request) => ({ tenant: await tenants.remove(actorOf(request), request.params.tenant) }));

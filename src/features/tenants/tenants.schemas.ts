@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** Tenant slugs: 3 to 32 of a-z, 0-9 and hyphen; they appear in logins and URLs. */
 export const slugSchema = z
   .string()
-  .regex(/^[a-z0-9-]{3,32}$/, 'A tenant slug is 3 to 32 characters of a-z, 0-9 and "-", such as "acme-corp".');
+  .regex(/^[a-z0-9-]{3,32}$/, 'A tenant slug is 3 to 32 characters of a-z, 0-9 and "-", such as "acme-corp"');
 
 /** POST /ops/v1/tenants and `custos tenant create`. */
 export const createTenantBody = z.strictObject({

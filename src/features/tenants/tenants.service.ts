@@ -22,7 +22,7 @@ export async function findTenantRef(db: DbOrTx, slug: string) {
 }
 
 /** Provisioning and lifecycle of tenants: the operator's side of the split of duties. */
-export function createTenantService(deps: { db: Db; audit: AuditLog; keyring: Keyring; clock: Clock; identity: Pick<AuthService, 'provisionAdmin' | 'revokeTenantSessions'> }) {
+export function createTenantService(deps: { db: Db; audit: AuditLog; keyring: Keyring; clock: Clock; identity: Pick<AuthService, 'provisionAdmin' | 'reissueAdminActivation' | 'revokeTenantSessions'> }) {
   const { db, audit, keyring, clock } = deps;
 
   /** A tenant by slug or id, or TENANT_NOT_FOUND. */
@@ -62,12 +62,13 @@ export function createTenantService(deps: { db: Db; audit: AuditLog; keyring: Ke
     return db.transaction().execute(async (trx) => {
       const row = await get(trx, ref);
       if (row.status === 'suspended') return toTenantView(row);
-      await store.setTenantStatus(trx, row.id, 'suspended', clock.now());
+      const now = clock.now();
+      await store.setTenantStatus(trx, row.id, 'suspended', now);
       await deps.identity.revokeTenantSessions(trx, actor, row.id, 'tenant_suspended');
       for (const scope of [row.id, SYSTEM_SCOPE]) {
         await audit.append(trx, scope, { action: 'tenant.suspended', actor, target: { type: 'tenant', id: row.id }, details: { slug: row.slug } });
       }
-      return toTenantView({ ...row, status: 'suspended', updated_at: clock.now() });
+      return toTenantView({ ...row, status: 'suspended', updated_at: now });
     });
   }
 
@@ -76,11 +77,22 @@ export function createTenantService(deps: { db: Db; audit: AuditLog; keyring: Ke
     return db.transaction().execute(async (trx) => {
       const row = await get(trx, ref);
       if (row.status === 'active') return toTenantView(row);
-      await store.setTenantStatus(trx, row.id, 'active', clock.now());
+      const now = clock.now();
+      await store.setTenantStatus(trx, row.id, 'active', now);
       for (const scope of [row.id, SYSTEM_SCOPE]) {
         await audit.append(trx, scope, { action: 'tenant.resumed', actor, target: { type: 'tenant', id: row.id }, details: { slug: row.slug } });
       }
-      return toTenantView({ ...row, status: 'active', updated_at: clock.now() });
+      return toTenantView({ ...row, status: 'active', updated_at: now });
+    });
+  }
+
+  /** A new activation token for the tenant's admin while they have not activated; audited in both chains. */
+  async function reissueAdminActivation(actor: Actor, ref: string) {
+    return db.transaction().execute(async (trx) => {
+      const row = await get(trx, ref);
+      const issued = await deps.identity.reissueAdminActivation(trx, actor, row);
+      await audit.append(trx, SYSTEM_SCOPE, { action: 'auth.activation.issued', actor, target: { type: 'tenant', id: row.id }, details: { slug: row.slug } });
+      return { tenant: toTenantView(row), activation: issued.activation };
     });
   }
 
@@ -97,6 +109,6 @@ export function createTenantService(deps: { db: Db; audit: AuditLog; keyring: Ke
     return toTenantView(deleted);
   }
 
-  return { create, list, get: (ref: string) => get(db, ref).then(toTenantView), suspend, resume, remove };
+  return { create, list, get: (ref: string) => get(db, ref).then(toTenantView), suspend, resume, remove, reissueAdminActivation };
 }
 export type TenantService = ReturnType<typeof createTenantService>;

@@ -21,7 +21,7 @@ export function cliActor(): Actor {
 export async function withRuntime<T>(command: Command, work: (runtime: Runtime) => Promise<T>): Promise<T> {
   const config = configOf(command);
   const log = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, destination: pino.destination(2) });
-  const runtime = await openRuntime(config, { migrate: false, log });
+  const runtime = await openRuntime(config, { migrate: false, initialise: false, log });
   try {
     return await work(runtime);
   } finally {

@@ -58,6 +58,17 @@ export function tenantCommand(): Command {
   }
 
   tenant
+    .command('activation')
+    .argument('<slug>')
+    .option('--json', 'print one JSON document')
+    .description("issue a new activation token for the tenant's admin (only while they have not activated)")
+    .action(async (slug: string, opts: { json?: boolean }, command: Command) => {
+      const result = await withRuntime(command, (rt) => rt.services.tenants.reissueAdminActivation(cliActor(), slug));
+      if (opts.json) return printJson(result);
+      printLines(`New one-time activation token for tenant ${slug}'s admin (expires ${result.activation.expiresAt}); older ones no longer work:`, `  ${result.activation.token}`);
+    });
+
+  tenant
     .command('delete')
     .argument('<slug>')
     .option('--yes', 'confirm: the tenant keys are destroyed and its data cannot be recovered')

@@ -36,10 +36,10 @@ describe.each(dialects)('audit chain on %s', (dialect) => {
   });
   afterEach(async () => target.drop());
 
-  it('an untouched chain verifies', async () => {
+  it('an untouched chain verifies; a scope without a chain head does not', async () => {
     await appendMany(tenant, 5);
     expect(await audit.verify(database.db, tenant)).toMatchObject({ ok: true, checked: 5, headSeq: 5 });
-    expect(await audit.verify(database.db, other)).toMatchObject({ ok: true, checked: 0 });
+    expect(await audit.verify(database.db, other)).toMatchObject({ ok: false, problem: { reason: 'head_forged' } });
   });
 
   it('an event rolled back with its transaction leaves no trace in the chain', async () => {
@@ -68,6 +68,13 @@ describe.each(dialects)('audit chain on %s', (dialect) => {
     await appendMany(other, 3);
     await sql`delete from audit_events where tenant_id = ${other} and seq = 3`.execute(database.db);
     expect(await audit.verify(database.db, other)).toMatchObject({ ok: false, problem: { seq: 3, reason: 'truncated' } });
+  });
+
+  it('a chain deleted whole, head and all, does not verify', async () => {
+    await appendMany(tenant, 3);
+    await sql`delete from audit_events where tenant_id = ${tenant}`.execute(database.db);
+    await sql`delete from audit_heads where tenant_id = ${tenant}`.execute(database.db);
+    expect(await audit.verify(database.db, tenant)).toMatchObject({ ok: false, problem: { reason: 'head_forged' } });
   });
 
   it('reordered events are detected', async () => {

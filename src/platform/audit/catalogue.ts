@@ -22,6 +22,7 @@ export interface EventDefinition {
 
 /** The event catalogue, defined once; docs/events.md is generated from it (npm run docs:events). */
 export const eventCatalogue = {
+  'custos.initialised': { id: 1000, category: 'operator', severity: 5, description: 'A new installation created its root key check value and the system scope; the first event of the operator chain.' },
   'tenant.created': { id: 1001, category: 'operator', severity: 5, description: 'The operator provisioned a tenant, its data key and its pending admin.' },
   'tenant.suspended': { id: 1002, category: 'operator', severity: 7, description: 'The operator suspended a tenant: every login and token of it is refused.' },
   'tenant.resumed': { id: 1003, category: 'operator', severity: 5, description: 'The operator resumed a suspended tenant: its users can log in again.' },
@@ -31,10 +32,11 @@ export const eventCatalogue = {
   'root_key.rotated': { id: 1201, category: 'operator', severity: 8, description: 'The root key was replaced and every data key re-wrapped under the new one.' },
   'user.created': { id: 2001, category: 'identity', severity: 4, description: 'A user was created, pending activation.' },
   'auth.activated': { id: 3001, category: 'auth', severity: 5, description: 'A user set a password with a one-time activation token and became active.' },
-  'auth.activation.failed': { id: 3002, category: 'auth', severity: 6, description: 'An activation attempt used an invalid, used or expired token, or a password the policy refuses.' },
+  'auth.activation.failed': { id: 3002, category: 'auth', severity: 6, description: 'An activation attempt used an invalid, used or expired token, or chose a password the policy refuses.' },
   'auth.login.succeeded': { id: 3003, category: 'auth', severity: 3, description: 'A user logged in and received a session token.' },
   'auth.login.failed': { id: 3004, category: 'auth', severity: 6, description: 'A login was refused: unknown user, wrong password, or a user or tenant that may not log in.' },
   'auth.logout': { id: 3005, category: 'auth', severity: 2, description: 'A user ended their session; its token no longer works.' },
+  'auth.activation.issued': { id: 3007, category: 'auth', severity: 6, description: "The operator issued a new activation token for a tenant admin who had not activated yet; older tokens were voided." },
   'auth.sessions.revoked': { id: 3006, category: 'auth', severity: 6, description: "Every session of a tenant or user was revoked at once (tenant suspended, user deactivated)." },
 } as const satisfies Record<string, EventDefinition>;
 

@@ -48,10 +48,8 @@ export async function verifyChain(db: DbOrTx, scopeId: string, macKey: Buffer): 
 
   const head = await db.selectFrom('audit_heads').selectAll().where('tenant_id', '=', scopeId).executeTakeFirst();
   const lastSeq = expectedSeq - 1;
-  if (!head) {
-    if (checked === 0) return { ok: true, checked, headSeq: 0 };
-    return fail({ seq: lastSeq, eventId: null, reason: 'head_forged', message: 'the chain head record is missing' });
-  }
+  // Every scope writes an event when it is created, so a chain without a head was deleted, not empty.
+  if (!head) return fail({ seq: lastSeq, eventId: null, reason: 'head_forged', message: 'the chain head record is missing: the chain was deleted or never existed' });
   if (!macMatches(headMac(macKey, scopeId, Number(head.seq), head.hash), head.mac)) {
     return fail({ seq: Number(head.seq), eventId: null, reason: 'head_forged', message: 'the chain head was rewritten outside Custos (its MAC does not match)' });
   }

@@ -25,7 +25,12 @@ const sealContext = (c: SealContext, version: number) =>
  * Data keys per scope (each tenant, and the system scope for operator records), stored only wrapped by the
  * root key. Unwrapped keys are cached in memory; forget() drops them when a tenant is deleted.
  */
-export function createKeyring(deps: { rootKey: Buffer; clock: Clock }) {
+export function createKeyring(deps: {
+  rootKey: Buffer;
+  clock: Clock;
+  /** Confirms (and may refresh, via useRootKey) that the root key is the database's current one; throws if not. */
+  ensureCurrentRootKey?: (db: DbOrTx) => Promise<void>;
+}) {
   let rootKey = deps.rootKey;
   const cache = new Map<string, Map<number, Buffer>>();
   const active = new Map<string, DataKey>();
@@ -38,6 +43,8 @@ export function createKeyring(deps: { rootKey: Buffer; clock: Clock }) {
 
   /** Creates the first data key of a scope inside the caller's transaction. */
   async function createScopeKey(trx: DbOrTx, scopeId: string): Promise<void> {
+    // Wrapping under a root key that was rotated away would leave a key no current server can open.
+    await deps.ensureCurrentRootKey?.(trx);
     const key = randomBytes(32);
     const wrapped = encrypt(rootKey, key, wrapContext(scopeId, 1)).toString('base64');
     await trx
@@ -59,10 +66,23 @@ export function createKeyring(deps: { rootKey: Buffer; clock: Clock }) {
     query = version === undefined ? query.where('status', '=', 'active') : query.where('version', '=', version);
     const row = await query.orderBy('version', 'desc').executeTakeFirst();
     if (!row) throw new DomainError('KEY_NOT_FOUND', 'No data key exists for this scope; it may have been deleted.', 'internal');
-    const key = decrypt(rootKey, Buffer.from(row.wrapped_key, 'base64'), wrapContext(scopeId, row.version));
+    const key = await unwrap(db, row.wrapped_key, wrapContext(scopeId, row.version));
     remember(scopeId, row.version, key);
     if (version === undefined) active.set(scopeId, { version: row.version, key });
     return { version: row.version, key };
+  }
+
+  /** Unwraps a data key; on failure it checks once whether the root key was rotated under this process. */
+  async function unwrap(db: DbOrTx, wrapped: string, context: string): Promise<Buffer> {
+    try {
+      return decrypt(rootKey, Buffer.from(wrapped, 'base64'), context);
+    } catch (error) {
+      if (!deps.ensureCurrentRootKey) throw error;
+      const before = rootKey;
+      await deps.ensureCurrentRootKey(db);
+      if (rootKey === before) throw error;
+      return decrypt(rootKey, Buffer.from(wrapped, 'base64'), context);
+    }
   }
 
   /** Seals a secret under the scope's active key: `v1.<keyVersion>.<base64url>`. */

@@ -44,6 +44,8 @@ function sqliteDialect(file: string): Dialect {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  // Deleted rows are overwritten, so a shredded tenant's wrapped key does not linger in free pages.
+  database.pragma('secure_delete = ON');
   const base = new SqliteDialect({ database });
   return {
     createAdapter: () => base.createAdapter(),

@@ -56,6 +56,11 @@ export function createMigrationRunner(db: Kysely<Schema>, migrations: Record<str
     return unknown.length === 0 && states.every((s) => s.appliedAt !== null);
   }
 
-  return { status, up, assertNotNewer, isCurrent };
+  /** Migrations this release ships that the database lacks; a newer database (expand phase) still serves. */
+  async function pending(): Promise<string[]> {
+    return (await status()).filter((s) => s.appliedAt === null).map((s) => s.name);
+  }
+
+  return { status, up, assertNotNewer, isCurrent, pending };
 }
 export type MigrationRunner = ReturnType<typeof createMigrationRunner>;

@@ -17,6 +17,9 @@ describe('HTTP platform', () => {
     app.get('/boom', async () => {
       throw new Error('database password is hunter2');
     });
+    app.get('/sealed', async () => {
+      throw new DomainError('SEAL_INVALID', 'A sealed value failed its integrity check.', 'internal');
+    });
     app.get('/down', async () => {
       throw new DomainError('MAINTENANCE', 'Down for maintenance.', 'unavailable');
     });
@@ -57,6 +60,13 @@ describe('HTTP platform', () => {
     expect(res.statusCode).toBe(500);
     expect(res.json().error.code).toBe('INTERNAL');
     expect(res.body).not.toContain('hunter2');
+  });
+
+  it('an internal domain error answers INTERNAL, never its own code', async () => {
+    const res = await app.inject({ method: 'GET', url: '/sealed' });
+    expect(res.statusCode).toBe(500);
+    expect(res.json().error.code).toBe('INTERNAL');
+    expect(res.body).not.toContain('SEAL_INVALID');
   });
 
   it('a 503 domain error keeps its message', async () => {

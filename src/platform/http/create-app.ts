@@ -49,6 +49,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
 
   // The API speaks JSON only; anything else is 415, not a string that fails validation later.
   app.removeContentTypeParser('text/plain');
+  // An empty body sent with a JSON content type (common from clients on POST /logout) means "no body".
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') return done(null, undefined);
+    parseJson(request, text, done);
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onRequest', async (request, reply) => {

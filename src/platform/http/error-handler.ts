@@ -51,7 +51,9 @@ export function installErrorHandling(app: HttpApp): void {
       const status = statusOf[error.kind];
       if (status >= 500) {
         request.log.error({ err: { code: error.code, message: error.message } }, 'request failed');
-        return sendError(reply, status, error.code, status === 503 ? error.message : 'Something went wrong on our side. Quote the requestId to your provider.');
+        // Internal codes (SEAL_INVALID...) stay in the log; the caller learns only that it was not their fault.
+        if (status === 503) return sendError(reply, status, error.code, error.message);
+        return sendError(reply, status, 'INTERNAL', 'Something went wrong on our side. Quote the requestId to your provider.');
       }
       if (error.kind === 'rate_limited' && error.details?.retryAfterSeconds) reply.header('retry-after', String(error.details.retryAfterSeconds));
       return sendError(reply, status, error.code, error.message, error.details && error.kind !== 'rate_limited' ? error.details : undefined);
