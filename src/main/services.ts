@@ -12,7 +12,7 @@ import type { Config } from './config.js';
 export function createServices(deps: { database: Database; keyring: Keyring; audit: AuditLog; clock: Clock; log: Logger; config: Pick<Config, 'publicUrl'> }) {
   const { database, keyring, audit, clock, log } = deps;
   const db = database.db;
-  const auth = createAuthService({ db, audit, clock, log, publicUrl: deps.config.publicUrl, findTenant: findTenantRef });
+  const auth = createAuthService({ db, audit, clock, log, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, changeMarker: database.changeMarker });
   const tenants = createTenantService({ db, audit, keyring, clock, identity: auth });
   const operators = createOperatorService({ db, audit, clock });
   return { auth, tenants, operators };

@@ -28,6 +28,12 @@ describe.each(dialects)('custos from an empty data directory on %s', (dialect) =
     logs.push(result.stderr);
     return result;
   };
+  /** Runs a --json command that must succeed; its stderr is in the failure message. */
+  const cliJson = (...args: string[]) => {
+    const result = cli(...args, '--json');
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout);
+  };
   const withDb = async <T>(work: (db: Database) => Promise<T>) => {
     const database = openDatabase(dialect === 'postgres' ? { postgresUrl: target.postgresUrl } : { sqliteFile: path.join(dataDir, 'custos.db') });
     try {
@@ -107,11 +113,22 @@ describe.each(dialects)('custos from an empty data directory on %s', (dialect) =
     expect(cli('tenant', 'suspend', 'nope-nope').stderr).toContain('TENANT_NOT_FOUND');
   });
 
+  it('a warm token is refused on its very next request after the CLI suspends its tenant', async () => {
+    const created = cliJson('tenant', 'create', 'warm', '--admin-email', 'a@warm.example');
+    secrets.push(created.activation.token);
+    await post('/api/v1/auth/activate', { tenant: 'warm', token: created.activation.token, password: PASSWORD });
+    const login = await json(await post('/api/v1/auth/login', { tenant: 'warm', username: 'a@warm.example', password: PASSWORD }));
+    secrets.push(login.body.token);
+    for (let i = 0; i < 5; i++) expect((await get('/api/v1/auth/me', login.body.token)).status).toBe(200);
+    expect(cli('tenant', 'suspend', 'warm').code).toBe(0);
+    expect((await get('/api/v1/auth/me', login.body.token)).status).toBe(401);
+  });
+
   it('suspend, resume and delete from the CLI', async () => {
-    const created = JSON.parse(cli('tenant', 'create', 'shortlived', '--admin-email', 'a@b.example', '--json').stdout);
+    const created = cliJson('tenant', 'create', 'shortlived', '--admin-email', 'a@b.example');
     secrets.push(created.activation.token);
     expect(cli('tenant', 'suspend', 'shortlived').stdout).toContain('Suspended');
-    expect(JSON.parse(cli('tenant', 'list', '--json').stdout).tenants.find((t: { slug: string }) => t.slug === 'shortlived').status).toBe('suspended');
+    expect(cliJson('tenant', 'list').tenants.find((t: { slug: string }) => t.slug === 'shortlived').status).toBe('suspended');
     expect(cli('tenant', 'resume', 'shortlived').stdout).toContain('Resumed');
     expect(cli('tenant', 'delete', 'shortlived', '--yes').code).toBe(0);
     expect(cli('tenant', 'list').stdout).not.toContain('shortlived');
@@ -119,7 +136,7 @@ describe.each(dialects)('custos from an empty data directory on %s', (dialect) =
   });
 
   it('audit verify exits 0 when intact and 1 naming the event edited, deleted or reordered with raw SQL', async () => {
-    const created = JSON.parse(cli('tenant', 'create', 'tamper', '--admin-email', 'a@b.example', '--json').stdout);
+    const created = cliJson('tenant', 'create', 'tamper', '--admin-email', 'a@b.example');
     secrets.push(created.activation.token);
     for (let i = 0; i < 3; i++) await post('/api/v1/auth/login', { tenant: 'tamper', username: 'x@b.example', password: 'wrong password!' });
     const intact = cli('audit', 'verify', '--tenant', 'tamper');

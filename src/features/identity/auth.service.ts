@@ -10,6 +10,7 @@ import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.j
 import * as activations from './activation.store.js';
 import * as sessions from './sessions.store.js';
 import * as users from './users.store.js';
+import { createResolutionCache } from './resolution-cache.js';
 
 /** Session tokens start with this prefix; activation tokens with `csa_`. */
 export const SESSION_TOKEN_PREFIX = 'cst_';
@@ -36,8 +37,20 @@ const invalidCredentials = () => unauthenticated('INVALID_CREDENTIALS', 'The ten
 const tenantSuspended = () => forbidden('TENANT_SUSPENDED', 'This tenant is suspended by the provider. Contact your provider to resume it.');
 
 /** Activation, login, logout and the per-request token check of tenant users. */
-export function createAuthService(deps: { db: Db; audit: AuditLog; clock: Clock; log: Logger; findTenant: FindTenant; publicUrl: string }) {
+export function createAuthService(deps: {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  log: Logger;
+  findTenant: FindTenant;
+  publicUrl: string;
+  /** The database's change marker (see Database.changeMarker); lets token checks skip a query safely. */
+  changeMarker: () => string | null;
+}) {
   const { db, audit, clock } = deps;
+  // What the token check learnt about each request's caller, so `me` and permission checks need no query.
+  const resolutions = createResolutionCache<Awaited<ReturnType<typeof sessions.findSessionByHash>>>({ changeMarker: deps.changeMarker });
+  const principals = new WeakMap<Actor, { user: { id: string; username: string; email: string; roles: string[] }; tenant: { id: string; slug: string } }>();
 
   /** Issues a one-time activation token (72 h) for a user, inside the caller's transaction. */
   async function issueActivation(trx: DbOrTx, tenant: { id: string; slug: string }, userId: string) {
@@ -125,7 +138,11 @@ export function createAuthService(deps: { db: Db; audit: AuditLog; clock: Clock;
 
   /** Resolves a session token on every request: revocation, suspension and expiry act on the next one. */
   async function authenticate(token: string, ip: string | null): Promise<Actor> {
-    const row = token.startsWith(SESSION_TOKEN_PREFIX) ? await sessions.findSessionByHash(db, hashToken(token)) : undefined;
+    const hash = hashToken(token);
+    const rows = token.startsWith(SESSION_TOKEN_PREFIX)
+      ? await resolutions.resolve(hash, () => sessions.findSessionByHash(db, hash), (found) => found.length > 0)
+      : [];
+    const row = rows[0];
     if (!row) throw unauthenticated('UNAUTHENTICATED', 'The token is not valid. Log in again with POST /api/v1/auth/login.');
     const now = clock.now();
     if (row.revoked_at !== null || row.user_status !== 'active') throw unauthenticated('SESSION_REVOKED', 'This session has ended. Log in again.');
@@ -134,7 +151,10 @@ export function createAuthService(deps: { db: Db; audit: AuditLog; clock: Clock;
     if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
       await sessions.touchSession(db, row.tenant_id, row.id, now, Math.min(now + sessionPolicy.idleMs, row.expires_at));
     }
-    return { kind: 'user', tenantId: row.tenant_id, id: row.user_id, ip, sessionId: row.id };
+    const actor: Actor = { kind: 'user', tenantId: row.tenant_id, id: row.user_id, ip, sessionId: row.id };
+    const roles = rows.flatMap((r) => (r.role ? [r.role] : [])).sort();
+    principals.set(actor, { user: { id: row.user_id, username: row.username, email: row.email, roles }, tenant: { id: row.tenant_id, slug: row.tenant_slug } });
+    return actor;
   }
 
   /** Ends the caller's session; the same token is refused from the next request on. */
@@ -147,8 +167,10 @@ export function createAuthService(deps: { db: Db; audit: AuditLog; clock: Clock;
     });
   }
 
-  /** The caller's own profile and tenant. */
+  /** The caller's own profile and tenant: already read by this request's token check, else read now. */
   async function me(actor: Actor) {
+    const known = principals.get(actor);
+    if (known) return known;
     const row = await db
       .selectFrom('users as u')
       .innerJoin('tenants as t', 't.id', 'u.tenant_id')

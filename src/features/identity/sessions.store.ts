@@ -1,4 +1,5 @@
-import type { DbOrTx } from '../../platform/db/database.js';
+import type { Db, DbOrTx } from '../../platform/db/database.js';
+import { prepareQuery } from '../../platform/db/prepared.js';
 import type { SessionTable } from '../../platform/db/schema.js';
 
 /** Stores a session by its token's hash. */
@@ -6,19 +7,22 @@ export async function insertSession(db: DbOrTx, row: SessionTable): Promise<void
   await db.insertInto('sessions').values(row).execute();
 }
 
-/** The hot path of every request: one indexed read of the session with its user's and tenant's status. */
-export async function findSessionByHash(db: DbOrTx, tokenHash: string) {
-  return db
+/**
+ * The hot path of every request: one indexed read of the session with its user, tenant and roles (a row per
+ * role), compiled once. Everything a request needs to know about its caller comes from this one query.
+ */
+export const findSessionByHash = prepareQuery(1, (db: Db, tokenHash: string) =>
+  db
     .selectFrom('sessions as s')
     .innerJoin('users as u', (j) => j.onRef('u.tenant_id', '=', 's.tenant_id').onRef('u.id', '=', 's.user_id'))
     .innerJoin('tenants as t', 't.id', 's.tenant_id')
+    .leftJoin('user_roles as r', (j) => j.onRef('r.tenant_id', '=', 's.tenant_id').onRef('r.user_id', '=', 's.user_id'))
     .select([
       's.tenant_id', 's.id', 's.user_id', 's.last_seen_at', 's.idle_expires_at', 's.expires_at', 's.revoked_at',
-      'u.status as user_status', 't.status as tenant_status', 't.slug as tenant_slug',
+      'u.status as user_status', 'u.username', 'u.email', 't.status as tenant_status', 't.slug as tenant_slug', 'r.role',
     ])
-    .where('s.token_hash', '=', tokenHash)
-    .executeTakeFirst();
-}
+    .where('s.token_hash', '=', tokenHash),
+);
 
 /** Slides the idle expiry forward (never past the absolute expiry). */
 export async function touchSession(db: DbOrTx, tenantId: string, id: string, now: number, idleExpiresAt: number): Promise<void> {

@@ -8,6 +8,8 @@ import {
   SqliteDriver,
   type DatabaseConnection,
   type Dialect,
+  type SqliteDatabase,
+  type SqliteStatement,
   type Transaction,
 } from 'kysely';
 import type { Schema } from './schema.js';
@@ -28,6 +30,11 @@ export interface Database {
   dialect: DialectName;
   /** Where the data lives, without credentials, for messages. */
   location: string;
+  /**
+   * A value that changes whenever anything may have been committed, by this process or any other; equal values
+   * prove the database is unchanged in between. Null where the engine cannot tell cheaply (PostgreSQL).
+   */
+  changeMarker(): string | null;
   close(): Promise<void>;
 }
 
@@ -38,20 +45,66 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
-function sqliteDialect(file: string): Dialect {
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely prepares every query anew; preparing costs more than running a small query. Statements are reused by
+ * SQL text: safe because the single connection runs one query at a time, and a statement still being iterated
+ * (streaming) is busy and never handed out twice.
+ */
+function withStatementCache(database: BetterSqlite3.Database, onWrite: () => void): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  // Every statement that is not read-only counts as a write of this connection (see changeMarker).
+  const counted = (statement: BetterSqlite3.Statement): SqliteStatement =>
+    statement.readonly
+      ? statement
+      : {
+          reader: statement.reader,
+          all: (parameters) => (onWrite(), statement.all(parameters)),
+          run: (parameters) => (onWrite(), statement.run(parameters)),
+          iterate: (parameters) => (onWrite(), statement.iterate(parameters)),
+          get busy() {
+            return statement.busy;
+          },
+        } as SqliteStatement;
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      const hit = cache.get(sql) as (SqliteStatement & { busy: boolean }) | undefined;
+      if (hit && !hit.busy) return hit;
+      const statement = counted(database.prepare(sql));
+      if (!hit) {
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+        cache.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}
+
+function sqliteDialect(file: string): { dialect: Dialect; changeMarker: () => string } {
   const database = new BetterSqlite3(file);
+  let localWrites = 0;
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   // Deleted rows are overwritten, so a shredded tenant's wrapped key does not linger in free pages.
   database.pragma('secure_delete = ON');
-  const base = new SqliteDialect({ database });
+  const cached = withStatementCache(database, () => {
+    localWrites += 1;
+  });
+  const base = new SqliteDialect({ database: cached });
+  const dataVersion = database.prepare('pragma data_version').pluck();
   return {
-    createAdapter: () => base.createAdapter(),
-    createDriver: () => new ImmediateSqliteDriver({ database }),
-    createQueryCompiler: () => base.createQueryCompiler(),
-    createIntrospector: (db) => base.createIntrospector(db),
+    dialect: {
+      createAdapter: () => base.createAdapter(),
+      createDriver: () => new ImmediateSqliteDriver({ database: cached }),
+      createQueryCompiler: () => base.createQueryCompiler(),
+      createIntrospector: (db) => base.createIntrospector(db),
+    },
+    // data_version moves when another connection (a CLI process) commits; localWrites when this one writes.
+    changeMarker: () => `${dataVersion.get() as number}:${localWrites}`,
   };
 }
 
@@ -72,11 +125,12 @@ export function openDatabase(options: { postgresUrl?: string; sqliteFile?: strin
     pool.on('error', (error) => options.onPoolError?.(error));
     const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
     const url = new URL(options.postgresUrl);
-    return { db, dialect: 'postgres', location: `postgres://${url.host}${url.pathname}`, close: () => db.destroy() };
+    return { db, dialect: 'postgres', location: `postgres://${url.host}${url.pathname}`, changeMarker: () => null, close: () => db.destroy() };
   }
   if (!options.sqliteFile) throw new Error('openDatabase needs a PostgreSQL URL or a SQLite file');
-  const db = new Kysely<Schema>({ dialect: sqliteDialect(options.sqliteFile) });
-  return { db, dialect: 'sqlite', location: options.sqliteFile, close: () => db.destroy() };
+  const sqlite = sqliteDialect(options.sqliteFile);
+  const db = new Kysely<Schema>({ dialect: sqlite.dialect });
+  return { db, dialect: 'sqlite', location: options.sqliteFile, changeMarker: sqlite.changeMarker, close: () => db.destroy() };
 }
 
 /** True when an insert failed on a unique constraint, on either engine (lets a service answer 409, not 500). */

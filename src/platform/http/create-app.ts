@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from '../log.js';
 import { installErrorHandling } from './error-handler.js';
+import { securityHeaders } from './security-headers.js';
 import { createMetrics, installMetrics, type Metrics } from './metrics.js';
 
 /** The Fastify instance every feature registers routes on, typed by zod schemas. */
@@ -58,11 +58,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.addHook('onRequest', async (request, reply) => {
+  const headers = securityHeaders();
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(headers);
     reply.header('x-request-id', request.id);
+    done();
   });
   installErrorHandling(app);
-  await app.register(helmet, { global: true });
   await app.register(rateLimit, { global: false });
   await app.register(swagger, {
     openapi: {
