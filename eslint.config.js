@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   {
+    // Browser scripts served as they are (the activation page until the console replaces it).
+    files: ['src/**/activation-page/*.js'],
+    languageOptions: { globals: { document: 'readonly', location: 'readonly', history: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly' } },
+  },
+  {
     files: ['src/main/config.ts', 'test/**', 'bench/**', 'scripts/**', 'vitest.config.ts', '**/*.test.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },

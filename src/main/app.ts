@@ -4,6 +4,7 @@ import { requireBearer } from '../platform/http/authenticate.js';
 import type { Logger } from '../platform/log.js';
 import { registerHealthRoutes, type ReadinessCheck } from '../features/health/health.routes.js';
 import { registerAuthRoutes, type LoginRateLimit } from '../features/identity/auth.routes.js';
+import { registerActivationPage } from '../features/identity/activation-page/activation-page.routes.js';
 import { registerTenantRoutes } from '../features/tenants/tenants.routes.js';
 import type { Services } from './services.js';
 
@@ -22,6 +23,7 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
   const { services } = deps;
   const app = await createHttpApp({ logger: deps.log, version: deps.version, trustedProxies: deps.trustedProxies });
   registerHealthRoutes(app, { version: deps.version, checks: deps.checks });
+  registerActivationPage(app);
 
   await app.register(async (scope: HttpApp) => {
     requireBearer(scope, (token, request) => services.auth.authenticate(token, request.ip), 'log in with POST /api/v1/auth/login and send Authorization: Bearer <token>.');
