@@ -57,34 +57,27 @@ export function createTenantService(deps: { db: Db; audit: AuditLog; keyring: Ke
     return (await store.listTenants(db)).map(toTenantView);
   }
 
-  /** Refuses every login and token of the tenant: its sessions are revoked now. */
-  async function suspend(actor: Actor, ref: string) {
+  /** Moves a tenant to a status (once; a repeat is a no-op) and records it in the tenant's and the system chain. */
+  async function changeStatus(actor: Actor, ref: string, status: TenantTable['status']) {
     return db.transaction().execute(async (trx) => {
       const row = await get(trx, ref);
-      if (row.status === 'suspended') return toTenantView(row);
+      if (row.status === status) return toTenantView(row);
       const now = clock.now();
-      await store.setTenantStatus(trx, row.id, 'suspended', now);
-      await deps.identity.revokeTenantSessions(trx, actor, row.id, 'tenant_suspended');
+      await store.setTenantStatus(trx, row.id, status, now);
+      if (status === 'suspended') await deps.identity.revokeTenantSessions(trx, actor, row.id, 'tenant_suspended');
+      const action = status === 'suspended' ? 'tenant.suspended' : 'tenant.resumed';
+      // Tenant chain first, system chain second: every writer takes the head locks in this order.
       for (const scope of [row.id, SYSTEM_SCOPE]) {
-        await audit.append(trx, scope, { action: 'tenant.suspended', actor, target: { type: 'tenant', id: row.id }, details: { slug: row.slug } });
+        await audit.append(trx, scope, { action, actor, target: { type: 'tenant', id: row.id }, details: { slug: row.slug } });
       }
-      return toTenantView({ ...row, status: 'suspended', updated_at: now });
+      return toTenantView({ ...row, status, updated_at: now });
     });
   }
 
+  /** Refuses every login and token of the tenant: its sessions are revoked now. */
+  const suspend = (actor: Actor, ref: string) => changeStatus(actor, ref, 'suspended');
   /** Lets the tenant's users log in again (old sessions stay revoked). */
-  async function resume(actor: Actor, ref: string) {
-    return db.transaction().execute(async (trx) => {
-      const row = await get(trx, ref);
-      if (row.status === 'active') return toTenantView(row);
-      const now = clock.now();
-      await store.setTenantStatus(trx, row.id, 'active', now);
-      for (const scope of [row.id, SYSTEM_SCOPE]) {
-        await audit.append(trx, scope, { action: 'tenant.resumed', actor, target: { type: 'tenant', id: row.id }, details: { slug: row.slug } });
-      }
-      return toTenantView({ ...row, status: 'active', updated_at: now });
-    });
-  }
+  const resume = (actor: Actor, ref: string) => changeStatus(actor, ref, 'active');
 
   /** A new activation token for the tenant's admin while they have not activated; audited in both chains. */
   async function reissueAdminActivation(actor: Actor, ref: string) {
