@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from '../log.js';
 import { installErrorHandling } from './error-handler.js';
-import { securityHeaders } from './security-headers.js';
+import { apiSecurityHeaders } from './security-headers.js';
+import { compileResponseSerializer } from './serializer.js';
 import { createMetrics, installMetrics, type Metrics } from './metrics.js';
 
 /** The Fastify instance every feature registers routes on, typed by zod schemas. */
@@ -57,8 +58,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     parseJson(request, text, done);
   });
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  const headers = securityHeaders();
+  app.setSerializerCompiler(compileResponseSerializer);
+  const headers = apiSecurityHeaders();
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(headers);
     reply.header('x-request-id', request.id);

@@ -1,11 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import helmet from 'helmet';
+import helmet, { type HelmetOptions } from 'helmet';
 
-/**
- * Helmet's default security headers, computed once. @fastify/helmet rebuilds helmet (CSP parsing included) on
- * every request, which cost more than a bare route's whole handling; the header set never varies here.
- */
-export function securityHeaders(): Record<string, string> {
+/** Runs helmet once against a recording response and answers the headers it sets. */
+function recordHelmet(options: HelmetOptions): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
     setHeader: (name: string, value: string | number | string[]) => {
@@ -16,6 +13,32 @@ export function securityHeaders(): Record<string, string> {
     },
     getHeader: (name: string) => headers[name.toLowerCase()],
   };
-  helmet()({} as IncomingMessage, response as unknown as ServerResponse, () => undefined);
+  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, () => undefined);
   return headers;
+}
+
+/**
+ * Security headers for API responses, computed once (@fastify/helmet rebuilds helmet on every request). A JSON
+ * API needs the short OWASP REST set: nothing may load, frame or cache it; the browser-era extras are dropped.
+ */
+export function apiSecurityHeaders(): Record<string, string> {
+  return {
+    ...recordHelmet({
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      xFrameOptions: { action: 'deny' },
+      dnsPrefetchControl: false,
+      ieNoOpen: false,
+      originAgentCluster: false,
+      permittedCrossDomainPolicies: false,
+      xssFilter: false,
+      crossOriginOpenerPolicy: false,
+    }),
+    // Vault answers must never sit in a browser or proxy cache.
+    'cache-control': 'no-store',
+  };
+}
+
+/** helmet's defaults, for the few HTML pages served (they load their own script and stylesheet). */
+export function pageSecurityHeaders(): Record<string, string> {
+  return recordHelmet({});
 }

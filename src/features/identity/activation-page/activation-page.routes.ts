@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { HttpApp } from '../../../platform/http/create-app.js';
+import { pageSecurityHeaders } from '../../../platform/http/security-headers.js';
 
 const asset = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
 
@@ -10,7 +11,9 @@ export function registerActivationPage(app: HttpApp): void {
     { url: '/activate.js', body: asset('./activate.js'), type: 'text/javascript; charset=utf-8' },
     { url: '/activate.css', body: asset('./activate.css'), type: 'text/css; charset=utf-8' },
   ];
+  // A page loads its own script and stylesheet, so it gets helmet's page policy instead of the API's `default-src 'none'`.
+  const headers = { ...pageSecurityHeaders(), 'cache-control': 'no-store' };
   for (const file of files) {
-    app.get(file.url, { schema: { hide: true } }, async (_request, reply) => reply.type(file.type).header('cache-control', 'no-store').send(file.body));
+    app.get(file.url, { schema: { hide: true } }, async (_request, reply) => reply.headers(headers).type(file.type).send(file.body));
   }
 }
