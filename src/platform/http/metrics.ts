@@ -24,10 +24,20 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Counts every request under its route template (never the raw URL, which would explode the label set). */
 export function installMetrics(app: HttpApp, metrics: Metrics): void {
+  // Label children are looked up once per (method, route, status) rather than hashed on every response.
+  const children = new Map<string, { count: () => void; time: (seconds: number) => void }>();
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.requests.inc({ method: request.method, route, status_code: String(reply.statusCode) });
-    metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    const key = `${request.method} ${route} ${reply.statusCode}`;
+    let child = children.get(key);
+    if (!child) {
+      const counter = metrics.requests.labels(request.method, route, String(reply.statusCode));
+      const histogram = metrics.duration.labels(request.method, route);
+      child = { count: () => counter.inc(), time: (seconds) => histogram.observe(seconds) };
+      children.set(key, child);
+    }
+    child.count();
+    child.time(reply.elapsedTime / 1000);
     done();
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
