@@ -207,7 +207,7 @@ describe.each(dialects)('custos from an empty data directory on %s', (dialect) =
     expect(created.status).toBe(201);
     secrets.push(created.body.activation.token);
     expect((await get('/v1/ready')).status).toBe(200);
-    expect(server.output()).toContain('now using the new key file');
+    await expect.poll(() => server.output(), { timeout: 5000 }).toContain('now using the new key file');
     expect(cli('audit', 'verify', '--tenant', 'after-rotation').code).toBe(0);
     await restart();
     const activated = await post('/api/v1/auth/activate', { tenant: 'after-rotation', token: created.body.activation.token, password: PASSWORD });
