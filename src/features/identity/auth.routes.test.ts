@@ -79,6 +79,16 @@ describe.each(dialects)('tenant authentication on %s', (dialect) => {
     expect(JSON.stringify(failures)).not.toContain('wrong password!!');
   });
 
+  it("another tenant's user cannot log in here with their own credentials", async () => {
+    const a = await t.tenantWithAdmin('cross-a');
+    await t.tenantWithAdmin('cross-b');
+    const res = await login({ tenant: 'cross-b', username: a.username, password: ADMIN_PASSWORD });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().error.code).toBe('INVALID_CREDENTIALS');
+    const mine = await me(a.token);
+    expect(mine.json().tenant.slug).toBe('cross-a');
+  });
+
   it('a pending user cannot log in', async () => {
     const tenant = await t.createTenant('login-pending');
     const res = await login({ tenant: 'login-pending', username: tenant.adminEmail, password: ADMIN_PASSWORD });
