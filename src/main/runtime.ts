@@ -5,15 +5,15 @@ import { createAuditLog } from '../platform/audit/audit-log.js';
 import { systemClock, type Clock } from '../platform/clock.js';
 import { createKeyring } from '../platform/crypto/keyring.js';
 import { generateRootKeyFile, keyCheckValue, loadRootKey, matchesCheckValue, type RootKey } from '../platform/crypto/root-key.js';
-import { openDatabase, type Database, type DbOrTx } from '../platform/db/database.js';
+import { openDatabase, type Database } from '../platform/db/database.js';
 import { createMigrationRunner } from '../platform/db/migrate.js';
-import { DomainError, FatalConfigError } from '../platform/errors.js';
+import { FatalConfigError } from '../platform/errors.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import { migrations } from '../migrations/index.js';
 import type { Config } from './config.js';
 import { createServices } from './services.js';
+import { createRootKeyGuard, KEY_CHECK, storedCheckValue } from './root-key-guard.js';
 
-const KEY_CHECK = 'root_key_check';
 
 /** Where the next root key waits during a rotation, until the database has switched to it. */
 export const pendingKeyFile = (config: Config) => `${config.rootKeyFile}.next`;
@@ -28,8 +28,7 @@ function notInitialised(config: Config): FatalConfigError {
 
 async function hasKeyCheck(database: Database): Promise<boolean> {
   const tables = await database.db.introspection.getTables();
-  if (!tables.some((t) => t.name === 'custos_meta')) return false;
-  return Boolean(await database.db.selectFrom('custos_meta').select('value').where('key', '=', KEY_CHECK).executeTakeFirst());
+  return tables.some((t) => t.name === 'custos_meta') && Boolean(await storedCheckValue(database.db));
 }
 
 /** Creates the data directory owner-only, and tightens an existing one that others could read. */
@@ -44,9 +43,9 @@ function prepareDataDir(config: Config, log: Logger): void {
 
 /** The root key, generated on first start when neither the file nor the database exists yet. */
 async function resolveRootKey(config: Config, database: Database, log: Logger): Promise<{ rootKey: RootKey; fresh: boolean }> {
-  const meta = await database.db.selectFrom('custos_meta').select('value').where('key', '=', KEY_CHECK).executeTakeFirst();
+  const stored = await storedCheckValue(database.db);
   const loaded = loadRootKey(config);
-  if (!meta) {
+  if (!stored) {
     const rootKey = loaded ?? generateRootKeyFile(config.rootKeyFile);
     if (!loaded) log.info({ file: rootKey.source }, 'generated a new root key; back it up: without it the vault cannot be opened');
     return { rootKey, fresh: true };
@@ -54,10 +53,10 @@ async function resolveRootKey(config: Config, database: Database, log: Logger): 
   if (!loaded) {
     throw new FatalConfigError('ROOT_KEY_MISSING', `This database was initialised with a root key, but there is none at ${config.rootKeyFile} and CUSTOS_ROOT_KEY is not set. Restore the root key file or set CUSTOS_ROOT_KEY.`);
   }
-  if (matchesCheckValue(loaded.key, meta.value)) return { rootKey: loaded, fresh: false };
+  if (matchesCheckValue(loaded.key, stored)) return { rootKey: loaded, fresh: false };
   // A rotation that committed in the database but died before replacing the key file: finish it.
   const next = config.rootKeyBase64 ? null : loadRootKey({ rootKeyFile: pendingKeyFile(config) });
-  if (next && matchesCheckValue(next.key, meta.value)) {
+  if (next && matchesCheckValue(next.key, stored)) {
     renameSync(pendingKeyFile(config), config.rootKeyFile);
     log.warn({ file: config.rootKeyFile }, 'completed an interrupted root key rotation');
     return { rootKey: { key: next.key, source: config.rootKeyFile }, fresh: false };
@@ -78,31 +77,16 @@ export async function openRuntime(config: Config, options: { migrate?: boolean; 
   try {
     const migrationRunner = createMigrationRunner(database.db, migrations);
     await migrationRunner.assertNotNewer();
+    if (options.initialise === false && !(await hasKeyCheck(database))) throw notInitialised(config);
     if (options.migrate !== false || freshSqlite) {
       const applied = await migrationRunner.up();
       if (applied.length > 0) log.info({ applied }, 'applied migrations');
     } else if (!(await migrationRunner.isCurrent())) {
       throw new FatalConfigError('SCHEMA_OUTDATED', 'The database schema is older than this release. Run: custos migrate up');
     }
-    if (options.initialise === false && !(await hasKeyCheck(database))) throw notInitialised(config);
     const { rootKey, fresh } = await resolveRootKey(config, database, log);
-    let currentRootKey = rootKey.key;
-    const storedCheckValue = async (db: DbOrTx) =>
-      (await db.selectFrom('custos_meta').select('value').where('key', '=', KEY_CHECK).executeTakeFirst())?.value;
-    /** After `custos root-key rotate` by another process, picks up the new key file, or refuses to go on with the old key. */
-    const ensureCurrentRootKey = async (db: DbOrTx) => {
-      const stored = await storedCheckValue(db);
-      if (!stored || matchesCheckValue(currentRootKey, stored)) return;
-      const fromFile = config.rootKeyBase64 ? null : loadRootKey({ rootKeyFile: config.rootKeyFile });
-      if (fromFile && matchesCheckValue(fromFile.key, stored)) {
-        currentRootKey = fromFile.key;
-        keyring.useRootKey(fromFile.key);
-        log.warn({ file: config.rootKeyFile }, 'the root key was rotated; now using the new key file');
-        return;
-      }
-      throw new DomainError('ROOT_KEY_STALE', 'This server holds a root key that was rotated away. Restart it with the current root key.', 'unavailable');
-    };
-    const keyring = createKeyring({ rootKey: rootKey.key, clock, ensureCurrentRootKey });
+    const guard = createRootKeyGuard({ config, log, initialKey: rootKey.key, onChange: (key) => keyring.useRootKey(key) });
+    const keyring = createKeyring({ rootKey: rootKey.key, clock, ensureCurrentRootKey: guard.ensureCurrent });
     const audit = createAuditLog({ keyring, clock });
     if (fresh) {
       await database.db.transaction().execute(async (trx) => {
@@ -115,12 +99,9 @@ export async function openRuntime(config: Config, options: { migrate?: boolean; 
     return {
       config, database, log, clock, keyring, audit, migrations: migrationRunner, services, rootKey, fresh,
       /** Readiness: the root key in use is the database's current one (a rotated key file is picked up). */
-      ensureCurrentRootKey: () => ensureCurrentRootKey(database.db),
+      ensureCurrentRootKey: () => guard.ensureCurrent(database.db),
       /** Switches to a new root key after a rotation committed. */
-      useRootKey(key: Buffer) {
-        currentRootKey = key;
-        keyring.useRootKey(key);
-      },
+      useRootKey: guard.use,
       close: () => database.close(),
     };
   } catch (error) {

@@ -5,6 +5,7 @@ import { SYSTEM_SCOPE } from '../../platform/actor.js';
 import { keyCheckValue, writeKeyFile } from '../../platform/crypto/root-key.js';
 import { invalid } from '../../platform/errors.js';
 import { pendingKeyFile } from '../runtime.js';
+import { KEY_CHECK } from '../root-key-guard.js';
 import { cliActor, withRuntime } from './context.js';
 import { printLines } from './output.js';
 import { startProgress } from './progress.js';
@@ -41,7 +42,7 @@ export function rootKeyCommand(): Command {
               progress.update(done);
             });
             progress?.stop();
-            await trx.updateTable('custos_meta').set({ value: keyCheckValue(newKey) }).where('key', '=', 'root_key_check').execute();
+            await trx.updateTable('custos_meta').set({ value: keyCheckValue(newKey) }).where('key', '=', KEY_CHECK).execute();
             return n;
           });
           rt.useRootKey(newKey);
