@@ -1,6 +1,8 @@
 import type { HttpApp } from '../platform/http/create-app.js';
 import { createHttpApp } from '../platform/http/create-app.js';
 import { requireBearer } from '../platform/http/authenticate.js';
+import { requirePermissions } from '../platform/http/authorize.js';
+import { registerUserRoutes } from '../features/identity/users.routes.js';
 import type { Logger } from '../platform/log.js';
 import { registerHealthRoutes, type ReadinessCheck } from '../features/health/health.routes.js';
 import { registerAuthRoutes, type LoginRateLimit } from '../features/identity/auth.routes.js';
@@ -27,7 +29,9 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
 
   await app.register(async (scope: HttpApp) => {
     requireBearer(scope, (token, request) => services.auth.authenticate(token, request.ip), 'log in with POST /api/v1/auth/login and send Authorization: Bearer <token>.');
+    requirePermissions(scope, services.auth.hasPermission);
     registerAuthRoutes(scope, { auth: services.auth, loginRateLimit: deps.loginRateLimit });
+    registerUserRoutes(scope, { users: services.users });
   }, { prefix: '/api/v1' });
 
   await app.register(async (scope: HttpApp) => {

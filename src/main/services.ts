@@ -4,6 +4,8 @@ import type { Keyring } from '../platform/crypto/keyring.js';
 import type { Database } from '../platform/db/database.js';
 import type { Logger } from '../platform/log.js';
 import { createAuthService } from '../features/identity/auth.service.js';
+import { createDeactivation } from '../features/identity/deactivation.js';
+import { createUserService } from '../features/identity/users.service.js';
 import { createOperatorService } from '../features/operators/operators.service.js';
 import { createTenantService, findTenantRef } from '../features/tenants/tenants.service.js';
 import type { Config } from './config.js';
@@ -15,6 +17,8 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const auth = createAuthService({ db, audit, clock, log, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, changeMarker: database.changeMarker });
   const tenants = createTenantService({ db, audit, keyring, clock, identity: auth });
   const operators = createOperatorService({ db, audit, clock });
-  return { auth, tenants, operators };
+  const deactivate = createDeactivation({ audit, clock });
+  const users = createUserService({ db, audit, clock, auth, deactivate });
+  return { auth, tenants, operators, users };
 }
 export type Services = ReturnType<typeof createServices>;

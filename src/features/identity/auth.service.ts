@@ -11,6 +11,7 @@ import * as activations from './activation.store.js';
 import * as sessions from './sessions.store.js';
 import * as users from './users.store.js';
 import { createResolutionCache } from './resolution-cache.js';
+import { permissionsOf, type Permission } from './permissions.js';
 
 /** Session tokens start with this prefix; activation tokens with `csa_`. */
 export const SESSION_TOKEN_PREFIX = 'cst_';
@@ -97,8 +98,10 @@ export function createAuthService(deps: {
     return db.transaction().execute(async (trx) => {
       if (!(await activations.consumeActivationToken(trx, tenant.id, row.id, clock.now()))) throw invalidActivation();
       const user = await users.findUserById(trx, tenant.id, row.user_id);
-      if (!user || (user.status !== 'pending' && user.status !== 'active')) throw invalidActivation();
+      if (!user || user.status === 'inactive') throw invalidActivation();
       await users.activateUser(trx, tenant.id, user.id, passwordHash, clock.now());
+      // A password reset: whoever held the old password loses every session it opened.
+      if (user.status !== 'pending') await sessions.revokeSessions(trx, tenant.id, clock.now(), 'password_reset', user.id);
       await audit.append(trx, tenant.id, { action: 'auth.activated', actor: { ...anonymous, id: user.id }, target: { type: 'user', id: user.id } });
       return { user: { id: user.id, username: user.username, email: user.email, roles: await users.rolesOf(trx, tenant.id, user.id) } };
     });
@@ -196,6 +199,13 @@ export function createAuthService(deps: {
     return { user: { id: admin.id, username: admin.username }, activation };
   }
 
+  /** Whether the caller's roles grant a permission; the roles came with this request's token check. */
+  async function hasPermission(actor: Actor, permission: string): Promise<boolean> {
+    if (actor.kind !== 'user' || !actor.tenantId) return false;
+    const roles = principals.get(actor)?.user.roles ?? (await users.rolesOf(db, actor.tenantId, actor.id));
+    return permissionsOf(roles).has(permission as Permission);
+  }
+
   /** Revokes every session of a tenant in the caller's transaction (suspension); audited in the tenant's chain. */
   async function revokeTenantSessions(trx: DbOrTx, actor: Actor, tenantId: string, reason: string) {
     const count = await sessions.revokeSessions(trx, tenantId, clock.now(), reason);
@@ -203,6 +213,6 @@ export function createAuthService(deps: {
     return count;
   }
 
-  return { provisionAdmin, issueActivation, reissueAdminActivation, activate, login, authenticate, logout, me, revokeTenantSessions };
+  return { provisionAdmin, issueActivation, reissueAdminActivation, activate, login, authenticate, logout, me, hasPermission, revokeTenantSessions };
 }
 export type AuthService = ReturnType<typeof createAuthService>;

@@ -52,3 +52,62 @@ export async function findPendingAdmin(db: DbOrTx, tenantId: string) {
     .orderBy('u.created_at')
     .executeTakeFirst();
 }
+
+/** One page of a tenant's users, oldest first, after the cursor (ids are time-ordered UUIDv7). */
+export async function listUsers(db: DbOrTx, tenantId: string, filter: { q?: string; status?: UserTable['status']; role?: string; after?: string; limit: number }) {
+  let query = db.selectFrom('users as u').selectAll('u').where('u.tenant_id', '=', tenantId);
+  if (filter.status) query = query.where('u.status', '=', filter.status);
+  if (filter.after) query = query.where('u.id', '>', filter.after);
+  if (filter.q) {
+    // A search filter: % or _ typed by the caller only widen the match, which is harmless here.
+    const like = `%${filter.q.toLowerCase()}%`;
+    query = query.where((eb) => eb.or([eb('u.username', 'like', like), eb(eb.fn('lower', ['u.email']), 'like', like), eb(eb.fn('lower', ['u.display_name']), 'like', like)]));
+  }
+  if (filter.role) {
+    const role = filter.role;
+    query = query.where((eb) => eb.exists(eb.selectFrom('user_roles as r').select('r.role').whereRef('r.tenant_id', '=', 'u.tenant_id').whereRef('r.user_id', '=', 'u.id').where('r.role', '=', role)));
+  }
+  return query.orderBy('u.id').limit(filter.limit).execute();
+}
+
+/** The roles of several users at once, by user id. */
+export async function rolesOfMany(db: DbOrTx, tenantId: string, userIds: string[]): Promise<Map<string, string[]>> {
+  const byUser = new Map<string, string[]>(userIds.map((id) => [id, []]));
+  if (userIds.length === 0) return byUser;
+  const rows = await db.selectFrom('user_roles').select(['user_id', 'role']).where('tenant_id', '=', tenantId).where('user_id', 'in', userIds).orderBy('role').execute();
+  for (const row of rows) byUser.get(row.user_id)?.push(row.role);
+  return byUser;
+}
+
+/** Changes profile fields and the status of a user. */
+export async function updateUser(db: DbOrTx, tenantId: string, id: string, changes: Partial<Pick<UserTable, 'email' | 'display_name' | 'status'>>, now: number): Promise<void> {
+  await db.updateTable('users').set({ ...changes, updated_at: now }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+}
+
+/** Replaces a user's roles. */
+export async function setRoles(db: DbOrTx, tenantId: string, userId: string, roles: string[]): Promise<void> {
+  await db.deleteFrom('user_roles').where('tenant_id', '=', tenantId).where('user_id', '=', userId).execute();
+  if (roles.length > 0) await db.insertInto('user_roles').values(roles.map((role) => ({ tenant_id: tenantId, user_id: userId, role }))).execute();
+}
+
+/** How many active tenant-admins the tenant has besides this user. */
+export async function countOtherActiveAdmins(db: DbOrTx, tenantId: string, userId: string): Promise<number> {
+  const row = await db
+    .selectFrom('users as u')
+    .innerJoin('user_roles as r', (j) => j.onRef('r.tenant_id', '=', 'u.tenant_id').onRef('r.user_id', '=', 'u.id'))
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('u.tenant_id', '=', tenantId)
+    .where('u.id', '!=', userId)
+    .where('u.status', '=', 'active')
+    .where('r.role', '=', 'tenant-admin')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Removes a user and everything that belongs to them. */
+export async function deleteUser(db: DbOrTx, tenantId: string, id: string): Promise<void> {
+  for (const table of ['user_roles', 'sessions', 'activation_tokens'] as const) {
+    await db.deleteFrom(table).where('tenant_id', '=', tenantId).where('user_id', '=', id).execute();
+  }
+  await db.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+}

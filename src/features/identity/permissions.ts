@@ -1,0 +1,33 @@
+/** The published permission catalogue: `module.resource.action`, each with what it allows. */
+export const permissionCatalogue = {
+  'identity.users.read': 'See users, their roles and their effective permissions.',
+  'identity.users.write': "Create users, change their profiles and roles, and reset their passwords.",
+  'identity.users.deactivate': 'Deactivate, reactivate and delete users (every session of a deactivated user ends).',
+  'identity.roles.read': 'See the built-in roles and what they grant.',
+  'audit.events.read': "Read the tenant's audit events.",
+} as const;
+
+/** A permission name from the catalogue. */
+export type Permission = keyof typeof permissionCatalogue;
+
+const all = Object.keys(permissionCatalogue) as Permission[];
+
+/** Built-in roles and the permissions they grant; features add theirs to the catalogue as they land. */
+export const builtInRoles: Record<string, { description: string; permissions: Permission[] }> = {
+  'tenant-admin': { description: 'Everything in the tenant.', permissions: all },
+  'security-admin': { description: 'Users, roles and security settings; the audit trail.', permissions: ['identity.users.read', 'identity.users.write', 'identity.users.deactivate', 'identity.roles.read', 'audit.events.read'] },
+  'vault-admin': { description: 'Devices, credentials and access policies.', permissions: ['identity.users.read', 'identity.roles.read'] },
+  approver: { description: 'Approves or denies access requests.', permissions: ['identity.users.read'] },
+  auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'audit.events.read'] },
+  user: { description: 'Uses the credentials access policies grant them.', permissions: [] },
+};
+
+/** The roles an administrator may hand out: granting them is guarded more strictly than other changes. */
+export const adminRoles = new Set(['tenant-admin', 'security-admin', 'vault-admin']);
+
+/** The union of what a set of roles grants. */
+export function permissionsOf(roles: readonly string[]): Set<Permission> {
+  const granted = new Set<Permission>();
+  for (const role of roles) for (const permission of builtInRoles[role]?.permissions ?? []) granted.add(permission);
+  return granted;
+}

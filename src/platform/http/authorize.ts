@@ -1,0 +1,25 @@
+import type { Actor } from '../actor.js';
+import { forbidden } from '../errors.js';
+import type { HttpApp } from './create-app.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The permission a route requires; routes without one are self-service for any authenticated caller. */
+    permission?: string;
+  }
+}
+
+/** Answers whether an actor holds a permission (identity knows roles; the platform knows only names). */
+export type PermissionCheck = (actor: Actor, permission: string) => boolean | Promise<boolean>;
+
+/** The one guard: every route of the scope that names a permission is refused with 403 FORBIDDEN without it. */
+export function requirePermissions(scope: HttpApp, allowed: PermissionCheck): void {
+  // onRequest, after authentication and before the body is read: a caller without the permission learns nothing more.
+  scope.addHook('onRequest', async (request) => {
+    const permission = request.routeOptions.config.permission;
+    if (!permission || !request.actor) return;
+    if (!(await allowed(request.actor, permission))) {
+      throw forbidden('FORBIDDEN', `This needs the permission ${permission}, which your roles do not grant. Ask a tenant administrator.`);
+    }
+  });
+}
