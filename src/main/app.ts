@@ -3,6 +3,7 @@ import { createHttpApp } from '../platform/http/create-app.js';
 import { requireBearer } from '../platform/http/authenticate.js';
 import { requirePermissions } from '../platform/http/authorize.js';
 import { registerUserRoutes } from '../features/identity/users.routes.js';
+import { registerSecurityPolicyRoutes } from '../features/identity/security-policy.routes.js';
 import type { Logger } from '../platform/log.js';
 import { registerHealthRoutes, type ReadinessCheck } from '../features/health/health.routes.js';
 import { registerAuthRoutes, type LoginRateLimit } from '../features/identity/auth.routes.js';
@@ -32,6 +33,7 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     requirePermissions(scope, services.auth.hasPermission);
     registerAuthRoutes(scope, { auth: services.auth, loginRateLimit: deps.loginRateLimit });
     registerUserRoutes(scope, { users: services.users });
+    registerSecurityPolicyRoutes(scope, { policy: services.securityPolicy });
   }, { prefix: '/api/v1' });
 
   await app.register(async (scope: HttpApp) => {

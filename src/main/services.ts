@@ -6,6 +6,7 @@ import type { Logger } from '../platform/log.js';
 import { createAuthService } from '../features/identity/auth.service.js';
 import { createDeactivation } from '../features/identity/deactivation.js';
 import { createUserService } from '../features/identity/users.service.js';
+import { createSecurityPolicyService } from '../features/identity/security-policy.service.js';
 import { createOperatorService } from '../features/operators/operators.service.js';
 import { createTenantService, findTenantRef } from '../features/tenants/tenants.service.js';
 import type { Config } from './config.js';
@@ -19,6 +20,7 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const operators = createOperatorService({ db, audit, clock });
   const deactivate = createDeactivation({ audit, clock });
   const users = createUserService({ db, audit, clock, auth, deactivate });
-  return { auth, tenants, operators, users };
+  const securityPolicy = createSecurityPolicyService({ db, audit, clock });
+  return { auth, tenants, operators, users, securityPolicy, deactivate };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely';
 import * as foundation from './0001_foundation.js';
+import * as securityPolicy from './0002_security_policy.js';
 
 /** Every schema change in order; names are permanent once released (expand/contract rules: docs/architecture.md). */
 export const migrations: Record<string, Migration> = {
   '0001_foundation': foundation,
+  '0002_security_policy': securityPolicy,
 };

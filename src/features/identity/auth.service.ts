@@ -6,7 +6,10 @@ import { generateToken, hashToken } from '../../platform/crypto/tokens.js';
 import { DomainError, conflict, forbidden, invalid, unauthenticated } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/log.js';
-import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { clearFailedLogins, isLockedOut, recordFailedLogin } from './lockout.js';
+import { passwordProblem } from './security-policy.js';
+import { readSecurityPolicy } from './security-policy.store.js';
 import * as activations from './activation.store.js';
 import * as sessions from './sessions.store.js';
 import * as users from './users.store.js';
@@ -20,8 +23,8 @@ const ACTIVATION_TTL_MS = 72 * 3600_000;
 // The idle expiry is slid at most this often, so a busy client's requests stay reads.
 const TOUCH_INTERVAL_MS = 15_000;
 
-/** How long sessions live; the identity issue makes these per-tenant policy. */
-export const sessionPolicy = { idleMs: 30 * 60_000, absoluteMs: 12 * 3600_000 };
+/** The idle timeout of sessions opened before sessions recorded their own (migration 0002). */
+const LEGACY_IDLE_MS = 30 * 60_000;
 
 /** What identity needs to know of a tenant, looked up by the tenants feature. */
 export interface TenantRef {
@@ -68,7 +71,7 @@ export function createAuthService(deps: {
     const now = clock.now();
     const id = newId(now);
     const username = email.toLowerCase();
-    await users.insertUser(trx, { tenant_id: tenant.id, id, username, email, display_name: null, status: 'pending', password_hash: null, created_at: now, updated_at: now, last_login_at: null }, ['tenant-admin']);
+    await users.insertUser(trx, { tenant_id: tenant.id, id, username, email, display_name: null, status: 'pending', password_hash: null, created_at: now, updated_at: now, last_login_at: null, failed_logins: 0, locked_until: null }, ['tenant-admin']);
     await audit.append(trx, tenant.id, { action: 'user.created', actor, target: { type: 'user', id }, details: { username, roles: ['tenant-admin'] } });
     return { user: { id, username, email }, activation: await issueActivation(trx, tenant, id) };
   }
@@ -88,11 +91,10 @@ export function createAuthService(deps: {
       throw invalidActivation();
     }
     if (tenant.status !== 'active') throw tenantSuspended();
-    try {
-      checkPasswordPolicy(input.password);
-    } catch (error) {
+    const problem = passwordProblem(input.password, await readSecurityPolicy(db, tenant.id));
+    if (problem) {
       await auditFailure(tenant.id, 'auth.activation.failed', anonymous, { reason: 'password_policy' });
-      throw error;
+      throw invalid('PASSWORD_POLICY', problem);
     }
     const passwordHash = await hashPassword(input.password);
     return db.transaction().execute(async (trx) => {
@@ -100,6 +102,7 @@ export function createAuthService(deps: {
       const user = await users.findUserById(trx, tenant.id, row.user_id);
       if (!user || user.status === 'inactive') throw invalidActivation();
       await users.activateUser(trx, tenant.id, user.id, passwordHash, clock.now());
+      await clearFailedLogins(trx, user);
       // A password reset: whoever held the old password loses every session it opened.
       if (user.status !== 'pending') await sessions.revokeSessions(trx, tenant.id, clock.now(), 'password_reset', user.id);
       await audit.append(trx, tenant.id, { action: 'auth.activated', actor: { ...anonymous, id: user.id }, target: { type: 'user', id: user.id } });
@@ -115,28 +118,46 @@ export function createAuthService(deps: {
     const passwordOk = await verifyPassword(user?.password_hash ?? null, input.password);
     if (!tenant) throw invalidCredentials();
     const actor: Actor = { kind: 'user', tenantId: tenant.id, id: user?.id ?? 'anonymous', ip };
+    const policy = await readSecurityPolicy(db, tenant.id);
+    const now = clock.now();
+    if (user && isLockedOut(user, now)) {
+      await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: 'locked' });
+      throw forbidden('ACCOUNT_LOCKED', `This account is locked after too many failed logins until ${new Date(user.locked_until!).toISOString()}. Wait, or ask your tenant administrator to reactivate it.`);
+    }
     if (!user || !passwordOk) {
-      await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: user ? 'wrong_password' : 'unknown_user' });
+      const locked = await db.transaction().execute(async (trx) => {
+        await audit.append(trx, tenant.id, { action: 'auth.login.failed', actor, outcome: 'failure', details: { username, reason: user ? 'wrong_password' : 'unknown_user' } });
+        if (!user) return false;
+        const lockedNow = await recordFailedLogin(trx, user, policy, now);
+        if (lockedNow) await audit.append(trx, tenant.id, { action: 'auth.locked', actor, target: { type: 'user', id: user.id }, details: { failures: user.failed_logins + 1, minutes: policy.lockoutMinutes } });
+        return lockedNow;
+      });
+      if (locked) throw forbidden('ACCOUNT_LOCKED', `Too many failed logins: this account is locked for ${policy.lockoutMinutes} minutes.`);
       throw invalidCredentials();
     }
     if (tenant.status !== 'active') {
       await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: 'tenant_suspended' });
       throw tenantSuspended();
     }
-    if (user.status !== 'active') {
+    if (user.status !== 'active' && user.status !== 'locked') {
       await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: `user_${user.status}` });
       throw forbidden('USER_DISABLED', 'This account is not active. Ask your tenant administrator.');
     }
     const token = generateToken(SESSION_TOKEN_PREFIX);
-    const now = clock.now();
     const sessionId = newId(now);
-    const expiresAt = now + sessionPolicy.absoluteMs;
+    const idleMs = policy.sessionIdleMinutes * 60_000;
+    const expiresAt = now + policy.sessionMaxHours * 3600_000;
     await db.transaction().execute(async (trx) => {
-      await sessions.insertSession(trx, { tenant_id: tenant.id, id: sessionId, user_id: user.id, token_hash: hashToken(token), created_at: now, last_seen_at: now, idle_expires_at: Math.min(now + sessionPolicy.idleMs, expiresAt), expires_at: expiresAt, revoked_at: null, revoked_reason: null, ip });
+      await clearFailedLogins(trx, user);
+      if (policy.singleSession) {
+        const count = await sessions.revokeSessions(trx, tenant.id, now, 'single_session', user.id);
+        if (count > 0) await audit.append(trx, tenant.id, { action: 'auth.sessions.revoked', actor, target: { type: 'user', id: user.id }, details: { reason: 'single_session', count } });
+      }
+      await sessions.insertSession(trx, { tenant_id: tenant.id, id: sessionId, user_id: user.id, token_hash: hashToken(token), created_at: now, last_seen_at: now, idle_expires_at: Math.min(now + idleMs, expiresAt), expires_at: expiresAt, revoked_at: null, revoked_reason: null, ip, idle_timeout_ms: idleMs });
       await users.recordLogin(trx, tenant.id, user.id, now);
       await audit.append(trx, tenant.id, { action: 'auth.login.succeeded', actor: { ...actor, sessionId }, target: { type: 'session', id: sessionId }, details: { username } });
     });
-    return { token, expiresAt: new Date(expiresAt).toISOString(), idleTimeoutSeconds: sessionPolicy.idleMs / 1000 };
+    return { token, expiresAt: new Date(expiresAt).toISOString(), idleTimeoutSeconds: idleMs / 1000 };
   }
 
   /** Resolves a session token on every request: revocation, suspension and expiry act on the next one. */
@@ -148,11 +169,12 @@ export function createAuthService(deps: {
     const row = rows[0];
     if (!row) throw unauthenticated('UNAUTHENTICATED', 'The token is not valid. Log in again with POST /api/v1/auth/login.');
     const now = clock.now();
-    if (row.revoked_at !== null || row.user_status !== 'active') throw unauthenticated('SESSION_REVOKED', 'This session has ended. Log in again.');
+    // A lockout stops password guessing; sessions opened before it by the real user go on.
+    if (row.revoked_at !== null || (row.user_status !== 'active' && row.user_status !== 'locked')) throw unauthenticated('SESSION_REVOKED', 'This session has ended. Log in again.');
     if (row.tenant_status !== 'active') throw tenantSuspended();
     if (row.expires_at <= now || row.idle_expires_at <= now) throw unauthenticated('SESSION_EXPIRED', 'This session has expired. Log in again.');
     if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
-      await sessions.touchSession(db, row.tenant_id, row.id, now, Math.min(now + sessionPolicy.idleMs, row.expires_at));
+      await sessions.touchSession(db, row.tenant_id, row.id, now, Math.min(now + (row.idle_timeout_ms ?? LEGACY_IDLE_MS), row.expires_at));
     }
     const actor: Actor = { kind: 'user', tenantId: row.tenant_id, id: row.user_id, ip, sessionId: row.id };
     const roles = rows.flatMap((r) => (r.role ? [r.role] : [])).sort();

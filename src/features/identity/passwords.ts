@@ -1,22 +1,8 @@
 import { hash, verify } from '@node-rs/argon2';
-import { invalid } from '../../platform/errors.js';
 
 // OWASP's argon2id baseline (DESIGN 3): 19 MiB, two passes, one lane.
 // 2 is Algorithm.Argon2id; the enum is const and cannot be imported under verbatimModuleSyntax.
 const params = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
-
-/** The default password policy until the tenant's security settings (identity issue) refine it. */
-export const passwordPolicy = { minLength: 12, maxLength: 1024 } as const;
-
-/** Refuses a password the policy does not allow, saying what to change. */
-export function checkPasswordPolicy(password: string): void {
-  if (password.length < passwordPolicy.minLength) {
-    throw invalid('PASSWORD_POLICY', `The password must be at least ${passwordPolicy.minLength} characters long.`);
-  }
-  if (password.length > passwordPolicy.maxLength) {
-    throw invalid('PASSWORD_POLICY', `The password must be at most ${passwordPolicy.maxLength} characters long.`);
-  }
-}
 
 /** Hashes with argon2id on the libuv pool, off the event loop. */
 export function hashPassword(password: string): Promise<string> {

@@ -4,6 +4,8 @@ export const permissionCatalogue = {
   'identity.users.write': "Create users, change their profiles and roles, and reset their passwords.",
   'identity.users.deactivate': 'Deactivate, reactivate and delete users (every session of a deactivated user ends).',
   'identity.roles.read': 'See the built-in roles and what they grant.',
+  'settings.security.read': "See the tenant's security policy.",
+  'settings.security.write': "Change the tenant's security policy (passwords, lockout, sessions, inactivity).",
   'audit.events.read': "Read the tenant's audit events.",
 } as const;
 
@@ -15,10 +17,10 @@ const all = Object.keys(permissionCatalogue) as Permission[];
 /** Built-in roles and the permissions they grant; features add theirs to the catalogue as they land. */
 export const builtInRoles: Record<string, { description: string; permissions: Permission[] }> = {
   'tenant-admin': { description: 'Everything in the tenant.', permissions: all },
-  'security-admin': { description: 'Users, roles and security settings; the audit trail.', permissions: ['identity.users.read', 'identity.users.write', 'identity.users.deactivate', 'identity.roles.read', 'audit.events.read'] },
+  'security-admin': { description: 'Users, roles and security settings; the audit trail.', permissions: ['identity.users.read', 'identity.users.write', 'identity.users.deactivate', 'identity.roles.read', 'settings.security.read', 'settings.security.write', 'audit.events.read'] },
   'vault-admin': { description: 'Devices, credentials and access policies.', permissions: ['identity.users.read', 'identity.roles.read'] },
   approver: { description: 'Approves or denies access requests.', permissions: ['identity.users.read'] },
-  auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'audit.events.read'] },
+  auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'settings.security.read', 'audit.events.read'] },
   user: { description: 'Uses the credentials access policies grant them.', permissions: [] },
 };
 

@@ -18,7 +18,7 @@ export const findSessionByHash = prepareQuery(1, (db: Db, tokenHash: string) =>
     .innerJoin('tenants as t', 't.id', 's.tenant_id')
     .leftJoin('user_roles as r', (j) => j.onRef('r.tenant_id', '=', 's.tenant_id').onRef('r.user_id', '=', 's.user_id'))
     .select([
-      's.tenant_id', 's.id', 's.user_id', 's.last_seen_at', 's.idle_expires_at', 's.expires_at', 's.revoked_at',
+      's.tenant_id', 's.id', 's.user_id', 's.last_seen_at', 's.idle_expires_at', 's.expires_at', 's.revoked_at', 's.idle_timeout_ms',
       'u.status as user_status', 'u.username', 'u.email', 't.status as tenant_status', 't.slug as tenant_slug', 'r.role',
     ])
     .where('s.token_hash', '=', tokenHash),

@@ -48,7 +48,7 @@ export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock;
       if (await users.findUserByUsername(trx, tenant.id, input.username)) throw taken();
       const now = clock.now();
       const roles = [...new Set(input.roles ?? ['user'])].sort();
-      const row: UserTable = { tenant_id: tenant.id, id: newId(now), username: input.username, email: input.email, display_name: input.displayName ?? null, status: 'pending', password_hash: null, created_at: now, updated_at: now, last_login_at: null };
+      const row: UserTable = { tenant_id: tenant.id, id: newId(now), username: input.username, email: input.email, display_name: input.displayName ?? null, status: 'pending', password_hash: null, created_at: now, updated_at: now, last_login_at: null, failed_logins: 0, locked_until: null };
       await users.insertUser(trx, row, roles).catch((error) => {
         throw isUniqueViolation(error) ? taken() : error;
       });
@@ -100,7 +100,7 @@ export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock;
       if (changed.length > 0) await audit.append(trx, row.tenant_id, { action: 'user.updated', actor, target, details: { fields: changed, roles: rolesAfter } });
       if (patch.status === 'inactive' && row.status !== 'inactive') await deps.deactivate(trx, actor, row.tenant_id, row.id, 'deactivated');
       if (patch.status === 'active' && (row.status === 'inactive' || row.status === 'locked')) {
-        await users.updateUser(trx, row.tenant_id, row.id, { status: 'active' }, now);
+        await users.updateUser(trx, row.tenant_id, row.id, { status: 'active', failed_logins: 0, locked_until: null }, now);
         await audit.append(trx, row.tenant_id, { action: 'user.reactivated', actor, target });
       }
       const after = (await users.findUserById(trx, row.tenant_id, row.id))!;

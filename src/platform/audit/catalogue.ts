@@ -42,6 +42,8 @@ export const eventCatalogue = {
   'auth.login.failed': { id: 3004, category: 'auth', severity: 6, description: 'A login was refused: unknown user, wrong password, or a user or tenant that may not log in.' },
   'auth.logout': { id: 3005, category: 'auth', severity: 2, description: 'A user ended their session; its token no longer works.' },
   'auth.activation.issued': { id: 3007, category: 'auth', severity: 6, description: "The operator issued a new activation token for a tenant admin who had not activated yet; older tokens were voided." },
+  'auth.locked': { id: 3008, category: 'auth', severity: 8, description: "A user's account was locked after too many failed logins (the tenant's lockout policy); it unlocks by itself after the lockout time." },
+  'settings.security.updated': { id: 4001, category: 'config', severity: 7, description: "The tenant's security policy changed; details name each field and its new value." },
   'auth.sessions.revoked': { id: 3006, category: 'auth', severity: 6, description: "Every session of a tenant or user was revoked at once (tenant suspended, user deactivated)." },
 } as const satisfies Record<string, EventDefinition>;
 

@@ -35,6 +35,8 @@ export interface UserTable {
   created_at: number;
   updated_at: number;
   last_login_at: number | null;
+  failed_logins: number;
+  locked_until: number | null;
 }
 
 export interface UserRoleTable {
@@ -65,6 +67,15 @@ export interface SessionTable {
   revoked_at: number | null;
   revoked_reason: string | null;
   ip: string | null;
+  /** The tenant's idle timeout when the session opened; null for sessions older than that setting. */
+  idle_timeout_ms: number | null;
+}
+
+export interface TenantSettingTable {
+  tenant_id: string;
+  key: string;
+  value: string;
+  updated_at: number;
 }
 
 export interface OperatorTokenTable {
@@ -135,6 +146,7 @@ export interface Schema {
   audit_events: AuditEventTable;
   audit_heads: AuditHeadTable;
   jobs: JobTable;
+  tenant_settings: TenantSettingTable;
 }
 
 /** Every table holding a tenant's rows (by a tenant_id column); deleting a tenant empties all of them. */
@@ -146,5 +158,6 @@ export const tenantOwnedTables = [
   'audit_events',
   'audit_heads',
   'jobs',
+  'tenant_settings',
   'tenant_keys',
 ] as const satisfies readonly (keyof Schema)[];
