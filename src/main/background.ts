@@ -10,7 +10,7 @@ export async function startBackgroundWork(runtime: Runtime) {
   const queue = createJobQueue({ db: database.db, dialect: database.dialect, clock });
   const worker = createJobWorker({
     queue,
-    handlers: { ...identityJobHandlers({ db: database.db, clock, log }) },
+    handlers: { ...identityJobHandlers({ db: database.db, clock, log, deactivate: runtime.services.deactivate }) },
     owner: `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     log,
     clock,

@@ -111,3 +111,21 @@ export async function deleteUser(db: DbOrTx, tenantId: string, id: string): Prom
   }
   await db.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
 }
+
+/** Tenants that have active users: the only ones the inactivity rule can act on. */
+export async function tenantsWithActiveUsers(db: DbOrTx): Promise<string[]> {
+  const rows = await db.selectFrom('users').select('tenant_id').where('status', '=', 'active').distinct().execute();
+  return rows.map((r) => r.tenant_id);
+}
+
+/** Active users whose last login (or, never having logged in, last account change) is before the cutoff. */
+export async function inactiveSince(db: DbOrTx, tenantId: string, cutoff: number) {
+  return db
+    .selectFrom('users')
+    .select(['id', 'username'])
+    .where('tenant_id', '=', tenantId)
+    .where('status', '=', 'active')
+    .where((eb) => eb.or([eb('last_login_at', '<', cutoff), eb.and([eb('last_login_at', 'is', null), eb('updated_at', '<', cutoff)])]))
+    .orderBy('id')
+    .execute();
+}
