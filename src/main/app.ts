@@ -4,6 +4,8 @@ import { requireBearer } from '../platform/http/authenticate.js';
 import { requirePermissions } from '../platform/http/authorize.js';
 import { registerUserRoutes } from '../features/identity/users.routes.js';
 import { registerSecurityPolicyRoutes } from '../features/identity/security-policy.routes.js';
+import { registerNetworkPolicyRoutes } from '../features/identity/network-policy.routes.js';
+import { registerFocalPointRoutes } from '../features/focal-points/focal-points.routes.js';
 import type { Logger } from '../platform/log.js';
 import { registerHealthRoutes, type ReadinessCheck } from '../features/health/health.routes.js';
 import { registerAuthRoutes, type LoginRateLimit } from '../features/identity/auth.routes.js';
@@ -34,6 +36,8 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     registerAuthRoutes(scope, { auth: services.auth, loginRateLimit: deps.loginRateLimit });
     registerUserRoutes(scope, { users: services.users });
     registerSecurityPolicyRoutes(scope, { policy: services.securityPolicy });
+    registerNetworkPolicyRoutes(scope, { network: services.network });
+    registerFocalPointRoutes(scope, { focalPoints: services.focalPoints });
   }, { prefix: '/api/v1' });
 
   await app.register(async (scope: HttpApp) => {

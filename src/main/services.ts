@@ -7,6 +7,8 @@ import { createAuthService } from '../features/identity/auth.service.js';
 import { createDeactivation } from '../features/identity/deactivation.js';
 import { createUserService } from '../features/identity/users.service.js';
 import { createSecurityPolicyService } from '../features/identity/security-policy.service.js';
+import { createNetworkPolicyService } from '../features/identity/network-policy.service.js';
+import { createFocalPointService } from '../features/focal-points/focal-points.service.js';
 import { createOperatorService } from '../features/operators/operators.service.js';
 import { createTenantService, findTenantRef } from '../features/tenants/tenants.service.js';
 import type { Config } from './config.js';
@@ -21,6 +23,8 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const deactivate = createDeactivation({ audit, clock });
   const users = createUserService({ db, audit, clock, auth, deactivate });
   const securityPolicy = createSecurityPolicyService({ db, audit, clock });
-  return { auth, tenants, operators, users, securityPolicy, deactivate };
+  const focalPoints = createFocalPointService({ db, audit, clock });
+  const network = createNetworkPolicyService({ db, audit, clock });
+  return { auth, tenants, operators, users, securityPolicy, network, focalPoints, deactivate };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -26,7 +26,7 @@ export interface TestApp {
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 
 /** Builds the full app as main/ wires it, over a throwaway database; every test file owns its own. */
-export async function createTestApp(dialect: DialectName, options: { loginRateLimit?: { max: number; windowMs: number } } = {}): Promise<TestApp> {
+export async function createTestApp(dialect: DialectName, options: { loginRateLimit?: { max: number; windowMs: number }; trustedProxies?: string[] } = {}): Promise<TestApp> {
   const target = await createTestDatabase(dialect);
   const clock = createManualClock(Date.UTC(2026, 0, 5, 9, 0, 0));
   const config = loadConfig(
@@ -35,7 +35,7 @@ export async function createTestApp(dialect: DialectName, options: { loginRateLi
   );
   const log = createLogger({ level: 'silent' });
   const runtime = await openRuntime(config, { migrate: true, log, clock });
-  const app = await buildApp({ services: runtime.services, log, version: 'test', checks: {}, loginRateLimit: options.loginRateLimit ?? { max: 1000, windowMs: 60_000 } });
+  const app = await buildApp({ services: runtime.services, log, version: 'test', checks: {}, trustedProxies: options.trustedProxies, loginRateLimit: options.loginRateLimit ?? { max: 1000, windowMs: 60_000 } });
   await app.ready();
   const operatorToken = (await runtime.services.operators.createToken({ kind: 'operator', id: 'test', ip: null })).token;
 

@@ -10,6 +10,8 @@ import { hashPassword, verifyPassword } from './passwords.js';
 import { clearFailedLogins, isLockedOut, recordFailedLogin } from './lockout.js';
 import { passwordProblem } from './security-policy.js';
 import { readSecurityPolicy } from './security-policy.store.js';
+import { isAddressAllowed } from './network-policy.js';
+import { readNetworkPolicy } from './network-policy.store.js';
 import * as activations from './activation.store.js';
 import * as sessions from './sessions.store.js';
 import * as users from './users.store.js';
@@ -38,6 +40,8 @@ export type FindTenant = (db: DbOrTx, slug: string) => Promise<TenantRef | undef
 const invalidActivation = () =>
   invalid('ACTIVATION_TOKEN_INVALID', 'The activation token is invalid, already used or expired. Ask your administrator for a new one.');
 const invalidCredentials = () => unauthenticated('INVALID_CREDENTIALS', 'The tenant, username or password is wrong.');
+const networkNotAllowed = (ip: string | null) =>
+  forbidden('NETWORK_NOT_ALLOWED', `Your address ${ip ?? 'unknown'} is outside your tenant's network allowlist. Connect from an allowed network, or ask a tenant administrator.`);
 const tenantSuspended = () => forbidden('TENANT_SUSPENDED', 'This tenant is suspended by the provider. Contact your provider to resume it.');
 
 /** Activation, login, logout and the per-request token check of tenant users. */
@@ -91,6 +95,10 @@ export function createAuthService(deps: {
       throw invalidActivation();
     }
     if (tenant.status !== 'active') throw tenantSuspended();
+    if (!isAddressAllowed(await readNetworkPolicy(db, tenant.id), ip)) {
+      await auditFailure(tenant.id, 'auth.activation.failed', anonymous, { reason: 'network_not_allowed' });
+      throw networkNotAllowed(ip);
+    }
     const problem = passwordProblem(input.password, await readSecurityPolicy(db, tenant.id));
     if (problem) {
       await auditFailure(tenant.id, 'auth.activation.failed', anonymous, { reason: 'password_policy' });
@@ -118,6 +126,10 @@ export function createAuthService(deps: {
     const passwordOk = await verifyPassword(user?.password_hash ?? null, input.password);
     if (!tenant) throw invalidCredentials();
     const actor: Actor = { kind: 'user', tenantId: tenant.id, id: user?.id ?? 'anonymous', ip };
+    if (!isAddressAllowed(await readNetworkPolicy(db, tenant.id), ip)) {
+      await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: 'network_not_allowed' });
+      throw networkNotAllowed(ip);
+    }
     const policy = await readSecurityPolicy(db, tenant.id);
     const now = clock.now();
     if (user && isLockedOut(user, now)) {
@@ -173,6 +185,7 @@ export function createAuthService(deps: {
     if (row.revoked_at !== null || (row.user_status !== 'active' && row.user_status !== 'locked')) throw unauthenticated('SESSION_REVOKED', 'This session has ended. Log in again.');
     if (row.tenant_status !== 'active') throw tenantSuspended();
     if (row.expires_at <= now || row.idle_expires_at <= now) throw unauthenticated('SESSION_EXPIRED', 'This session has expired. Log in again.');
+    if (!isAddressAllowed(row.network_policy, ip)) throw networkNotAllowed(ip);
     if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
       await sessions.touchSession(db, row.tenant_id, row.id, now, Math.min(now + (row.idle_timeout_ms ?? LEGACY_IDLE_MS), row.expires_at));
     }

@@ -6,6 +6,10 @@ export const permissionCatalogue = {
   'identity.roles.read': 'See the built-in roles and what they grant.',
   'settings.security.read': "See the tenant's security policy.",
   'settings.security.write': "Change the tenant's security policy (passwords, lockout, sessions, inactivity).",
+  'settings.network.read': "See the tenant's network allowlist.",
+  'settings.network.write': 'Replace the network allowlist (every login and request of the tenant must come from it).',
+  'settings.focal-points.read': "See the tenant's focal points: the contacts reached about incidents, maintenance and other topics.",
+  'settings.focal-points.write': "Add, change and remove the tenant's focal points.",
   'audit.events.read': "Read the tenant's audit events.",
 } as const;
 
@@ -17,15 +21,13 @@ const all = Object.keys(permissionCatalogue) as Permission[];
 /** Built-in roles and the permissions they grant; features add theirs to the catalogue as they land. */
 export const builtInRoles: Record<string, { description: string; permissions: Permission[] }> = {
   'tenant-admin': { description: 'Everything in the tenant.', permissions: all },
-  'security-admin': { description: 'Users, roles and security settings; the audit trail.', permissions: ['identity.users.read', 'identity.users.write', 'identity.users.deactivate', 'identity.roles.read', 'settings.security.read', 'settings.security.write', 'audit.events.read'] },
+  'security-admin': { description: 'Users, roles and security settings; the audit trail.', permissions: ['identity.users.read', 'identity.users.write', 'identity.users.deactivate', 'identity.roles.read', 'settings.security.read', 'settings.security.write', 'settings.network.read', 'settings.network.write', 'settings.focal-points.read', 'settings.focal-points.write', 'audit.events.read'] },
   'vault-admin': { description: 'Devices, credentials and access policies.', permissions: ['identity.users.read', 'identity.roles.read'] },
   approver: { description: 'Approves or denies access requests.', permissions: ['identity.users.read'] },
-  auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'settings.security.read', 'audit.events.read'] },
+  auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'settings.security.read', 'settings.network.read', 'settings.focal-points.read', 'audit.events.read'] },
   user: { description: 'Uses the credentials access policies grant them.', permissions: [] },
 };
 
-/** The roles an administrator may hand out: granting them is guarded more strictly than other changes. */
-export const adminRoles = new Set(['tenant-admin', 'security-admin', 'vault-admin']);
 
 /** The union of what a set of roles grants. */
 export function permissionsOf(roles: readonly string[]): Set<Permission> {

@@ -1,5 +1,6 @@
 import type { Db, DbOrTx } from '../../platform/db/database.js';
 import { prepareQuery } from '../../platform/db/prepared.js';
+import { NETWORK_KEY } from './network-policy.store.js';
 import type { SessionTable } from '../../platform/db/schema.js';
 
 /** Stores a session by its token's hash. */
@@ -17,9 +18,10 @@ export const findSessionByHash = prepareQuery(1, (db: Db, tokenHash: string) =>
     .innerJoin('users as u', (j) => j.onRef('u.tenant_id', '=', 's.tenant_id').onRef('u.id', '=', 's.user_id'))
     .innerJoin('tenants as t', 't.id', 's.tenant_id')
     .leftJoin('user_roles as r', (j) => j.onRef('r.tenant_id', '=', 's.tenant_id').onRef('r.user_id', '=', 's.user_id'))
+    .leftJoin('tenant_settings as n', (j) => j.onRef('n.tenant_id', '=', 's.tenant_id').on('n.key', '=', NETWORK_KEY))
     .select([
       's.tenant_id', 's.id', 's.user_id', 's.last_seen_at', 's.idle_expires_at', 's.expires_at', 's.revoked_at', 's.idle_timeout_ms',
-      'u.status as user_status', 'u.username', 'u.email', 't.status as tenant_status', 't.slug as tenant_slug', 'r.role',
+      'u.status as user_status', 'u.username', 'u.email', 't.status as tenant_status', 't.slug as tenant_slug', 'r.role', 'n.value as network_policy',
     ])
     .where('s.token_hash', '=', tokenHash),
 );

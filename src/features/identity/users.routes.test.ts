@@ -62,7 +62,7 @@ describe.each(dialects)('user administration on %s', (dialect) => {
     expect((await call('POST', '/users', auditor.token, { username: 'nope', email: 'n@x.example' })).statusCode).toBe(403);
     const target = await activeUser('status-target');
     const permissions = await call('GET', `/users/${auditor.id}/permissions`, admin.token);
-    expect(permissions.json().permissions).toEqual(['audit.events.read', 'identity.roles.read', 'identity.users.read', 'settings.security.read']);
+    expect(permissions.json().permissions).toEqual(['audit.events.read', 'identity.roles.read', 'identity.users.read', 'settings.focal-points.read', 'settings.network.read', 'settings.security.read']);
     expect((await call('PATCH', `/users/${target.id}`, auditor.token, { status: 'inactive' })).statusCode).toBe(403);
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYSTEM_SCOPE } from '../../platform/actor.js';
+import { tenantOwnedTables } from '../../platform/db/schema.js';
 import { ADMIN_PASSWORD, bearer, createTestApp, type TestApp } from '../../../test/support/app.js';
 import { dialects } from '../../../test/support/databases.js';
 
@@ -79,10 +80,13 @@ describe.each(dialects)('operator tenant routes on %s', (dialect) => {
 
   it('deleting a tenant destroys its keys and every row it owns; the system chain records it', async () => {
     const admin = await t.tenantWithAdmin('doomed');
+    expect((await t.app.inject({ method: 'PUT', url: '/api/v1/settings/security', headers: bearer(admin.token), payload: { lockoutThreshold: 3 } })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/focal-points', headers: bearer(admin.token), payload: { name: 'SOC', email: 'soc@doomed.example', topics: ['security-incident'] } })).statusCode).toBe(201);
     const res = await ops('DELETE', '/tenants/doomed');
     expect(res.statusCode).toBe(200);
-    for (const table of ['tenant_keys', 'users', 'audit_events', 'sessions', 'activation_tokens'] as const) {
-      expect(await rowsOf(table, admin.id)).toBe(0);
+    for (const table of tenantOwnedTables) {
+      const left = await t.runtime.database.db.selectFrom(table).select('tenant_id').where('tenant_id', '=', admin.id).execute();
+      expect(left, table).toEqual([]);
     }
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(admin.token) })).statusCode).toBe(401);
     const login = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tenant: 'doomed', username: admin.username, password: ADMIN_PASSWORD } });
@@ -106,6 +110,12 @@ describe.each(dialects)('operator tenant routes on %s', (dialect) => {
     expect(refused.statusCode).toBe(409);
     expect(refused.json().error.code).toBe('ADMIN_ALREADY_ACTIVE');
     expect((await ops('POST', '/tenants/nope-nope/admin-activation')).statusCode).toBe(404);
+  });
+
+  it('every table with a tenant_id column is listed as tenant-owned, so deleting a tenant empties it', async () => {
+    const tables = await t.runtime.database.db.introspection.getTables();
+    const withTenant = tables.filter((table) => table.columns.some((c) => c.name === 'tenant_id')).map((table) => table.name).sort();
+    expect(withTenant).toEqual([...tenantOwnedTables].sort());
   });
 
   it('suspend and resume are audited in the tenant chain and the system chain', async () => {

@@ -44,6 +44,10 @@ export const eventCatalogue = {
   'auth.activation.issued': { id: 3007, category: 'auth', severity: 6, description: "The operator issued a new activation token for a tenant admin who had not activated yet; older tokens were voided." },
   'auth.locked': { id: 3008, category: 'auth', severity: 8, description: "A user's account was locked after too many failed logins (the tenant's lockout policy); it unlocks by itself after the lockout time." },
   'settings.security.updated': { id: 4001, category: 'config', severity: 7, description: "The tenant's security policy changed; details name each field and its new value." },
+  'settings.network.updated': { id: 4002, category: 'config', severity: 7, description: "The tenant's network allowlist was replaced; details list the ranges and whether the change was forced past the caller's own address." },
+  'focal_point.created': { id: 4101, category: 'config', severity: 4, description: 'A focal point (a named contact the provider and notifications reach about its topics) was added.' },
+  'focal_point.updated': { id: 4102, category: 'config', severity: 4, description: "A focal point's name, email, phone or topics changed; details name the fields." },
+  'focal_point.deleted': { id: 4103, category: 'config', severity: 5, description: 'A focal point was removed; it is no longer reached about any topic.' },
   'auth.sessions.revoked': { id: 3006, category: 'auth', severity: 6, description: "Every session of a tenant or user was revoked at once (tenant suspended, user deactivated)." },
 } as const satisfies Record<string, EventDefinition>;
 

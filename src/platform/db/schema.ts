@@ -78,6 +78,18 @@ export interface TenantSettingTable {
   updated_at: number;
 }
 
+/** A row of focal_points (migration 0003); topics are a JSON array of topic names. */
+export interface FocalPointTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  email: string;
+  phone: string | null;
+  topics: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface OperatorTokenTable {
   id: string;
   name: string;
@@ -147,6 +159,7 @@ export interface Schema {
   audit_heads: AuditHeadTable;
   jobs: JobTable;
   tenant_settings: TenantSettingTable;
+  focal_points: FocalPointTable;
 }
 
 /** Every table holding a tenant's rows (by a tenant_id column); deleting a tenant empties all of them. */
@@ -159,5 +172,6 @@ export const tenantOwnedTables = [
   'audit_heads',
   'jobs',
   'tenant_settings',
+  'focal_points',
   'tenant_keys',
 ] as const satisfies readonly (keyof Schema)[];
