@@ -3,6 +3,7 @@ import { createHttpApp } from '../platform/http/create-app.js';
 import { requireBearer } from '../platform/http/authenticate.js';
 import { requirePermissions } from '../platform/http/authorize.js';
 import { registerUserRoutes } from '../features/identity/users.routes.js';
+import { registerMfaRoutes } from '../features/identity/mfa.routes.js';
 import { registerSecurityPolicyRoutes } from '../features/identity/security-policy.routes.js';
 import { registerNetworkPolicyRoutes } from '../features/identity/network-policy.routes.js';
 import { registerFocalPointRoutes } from '../features/focal-points/focal-points.routes.js';
@@ -34,6 +35,7 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     requireBearer(scope, (token, request) => services.auth.authenticate(token, request.ip), 'log in with POST /api/v1/auth/login and send Authorization: Bearer <token>.');
     requirePermissions(scope, services.auth.hasPermission);
     registerAuthRoutes(scope, { auth: services.auth, loginRateLimit: deps.loginRateLimit });
+    registerMfaRoutes(scope, { mfa: services.mfa });
     registerUserRoutes(scope, { users: services.users });
     registerSecurityPolicyRoutes(scope, { policy: services.securityPolicy });
     registerNetworkPolicyRoutes(scope, { network: services.network });

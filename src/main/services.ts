@@ -4,6 +4,7 @@ import type { Keyring } from '../platform/crypto/keyring.js';
 import type { Database } from '../platform/db/database.js';
 import type { Logger } from '../platform/log.js';
 import { createAuthService } from '../features/identity/auth.service.js';
+import { createMfaService } from '../features/identity/mfa.service.js';
 import { createDeactivation } from '../features/identity/deactivation.js';
 import { createUserService } from '../features/identity/users.service.js';
 import { createSecurityPolicyService } from '../features/identity/security-policy.service.js';
@@ -17,7 +18,8 @@ import type { Config } from './config.js';
 export function createServices(deps: { database: Database; keyring: Keyring; audit: AuditLog; clock: Clock; log: Logger; config: Pick<Config, 'publicUrl'> }) {
   const { database, keyring, audit, clock, log } = deps;
   const db = database.db;
-  const auth = createAuthService({ db, audit, clock, log, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, changeMarker: database.changeMarker });
+  const mfa = createMfaService({ db, audit, clock, keyring });
+  const auth = createAuthService({ db, audit, clock, log, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, changeMarker: database.changeMarker, secondFactor: mfa });
   const tenants = createTenantService({ db, audit, keyring, clock, identity: auth });
   const operators = createOperatorService({ db, audit, clock });
   const deactivate = createDeactivation({ audit, clock });
@@ -25,6 +27,6 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const securityPolicy = createSecurityPolicyService({ db, audit, clock });
   const focalPoints = createFocalPointService({ db, audit, clock });
   const network = createNetworkPolicyService({ db, audit, clock });
-  return { auth, tenants, operators, users, securityPolicy, network, focalPoints, deactivate };
+  return { auth, mfa, tenants, operators, users, securityPolicy, network, focalPoints, deactivate };
 }
 export type Services = ReturnType<typeof createServices>;

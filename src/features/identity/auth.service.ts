@@ -12,6 +12,7 @@ import { passwordProblem } from './security-policy.js';
 import { readSecurityPolicy } from './security-policy.store.js';
 import { isAddressAllowed } from './network-policy.js';
 import { readNetworkPolicy } from './network-policy.store.js';
+import type { MfaService } from './mfa.service.js';
 import * as activations from './activation.store.js';
 import * as sessions from './sessions.store.js';
 import * as users from './users.store.js';
@@ -54,6 +55,8 @@ export function createAuthService(deps: {
   publicUrl: string;
   /** The database's change marker (see Database.changeMarker); lets token checks skip a query safely. */
   changeMarker: () => string | null;
+  /** The second factor (TOTP), asked for at login once a user enrolled. */
+  secondFactor?: Pick<MfaService, 'isEnrolled' | 'verifyLogin'>;
 }) {
   const { db, audit, clock } = deps;
   // What the token check learnt about each request's caller, so `me` and permission checks need no query.
@@ -119,7 +122,7 @@ export function createAuthService(deps: {
   }
 
   /** Checks a password and opens a session; every outcome is audited in the tenant's chain. */
-  async function login(input: { tenant: string; username: string; password: string }, ip: string | null) {
+  async function login(input: { tenant: string; username: string; password: string; totp?: string }, ip: string | null) {
     const tenant = await deps.findTenant(db, input.tenant);
     const username = input.username.toLowerCase();
     const user = tenant ? await users.findUserByUsername(db, tenant.id, username) : undefined;
@@ -136,9 +139,10 @@ export function createAuthService(deps: {
       await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: 'locked' });
       throw forbidden('ACCOUNT_LOCKED', `This account is locked after too many failed logins until ${new Date(user.locked_until!).toISOString()}. Wait, or ask your tenant administrator to reactivate it.`);
     }
-    if (!user || !passwordOk) {
+    /** Audits a failed attempt and counts it towards lockout; throws what the caller is told. */
+    const refuse = async (reason: string): Promise<never> => {
       const locked = await db.transaction().execute(async (trx) => {
-        await audit.append(trx, tenant.id, { action: 'auth.login.failed', actor, outcome: 'failure', details: { username, reason: user ? 'wrong_password' : 'unknown_user' } });
+        await audit.append(trx, tenant.id, { action: 'auth.login.failed', actor, outcome: 'failure', details: { username, reason } });
         if (!user) return false;
         const lockedNow = await recordFailedLogin(trx, user, policy, now);
         if (lockedNow) await audit.append(trx, tenant.id, { action: 'auth.locked', actor, target: { type: 'user', id: user.id }, details: { failures: user.failed_logins + 1, minutes: policy.lockoutMinutes } });
@@ -146,7 +150,8 @@ export function createAuthService(deps: {
       });
       if (locked) throw forbidden('ACCOUNT_LOCKED', `Too many failed logins: this account is locked for ${policy.lockoutMinutes} minutes.`);
       throw invalidCredentials();
-    }
+    };
+    if (!user || !passwordOk) return refuse(user ? 'wrong_password' : 'unknown_user');
     if (tenant.status !== 'active') {
       await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: 'tenant_suspended' });
       throw tenantSuspended();
@@ -154,6 +159,15 @@ export function createAuthService(deps: {
     if (user.status !== 'active' && user.status !== 'locked') {
       await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: `user_${user.status}` });
       throw forbidden('USER_DISABLED', 'This account is not active. Ask your tenant administrator.');
+    }
+    if (deps.secondFactor && (await deps.secondFactor.isEnrolled(tenant.id, user.id))) {
+      if (!input.totp) {
+        await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: 'mfa_required' });
+        throw unauthenticated('MFA_REQUIRED', 'This account uses an authenticator app: send its current 6-digit code as "totp", or a recovery code.');
+      }
+      const code = input.totp;
+      const factor = await db.transaction().execute((trx) => deps.secondFactor!.verifyLogin(trx, actor, tenant.id, user.id, code));
+      if (!factor) return refuse('mfa_invalid');
     }
     const token = generateToken(SESSION_TOKEN_PREFIX);
     const sessionId = newId(now);

@@ -90,6 +90,24 @@ export interface FocalPointTable {
   updated_at: number;
 }
 
+export interface MfaTotpTable {
+  tenant_id: string;
+  user_id: string;
+  /** The TOTP secret, sealed with the tenant key (entity mfa_totp, id = user id, field secret). */
+  secret_sealed: string;
+  confirmed_at: number | null;
+  /** The last 30-second step a code was accepted for: a code is never accepted twice. */
+  last_step: number | null;
+  created_at: number;
+}
+
+export interface MfaRecoveryCodeTable {
+  tenant_id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: number | null;
+}
+
 export interface OperatorTokenTable {
   id: string;
   name: string;
@@ -160,6 +178,8 @@ export interface Schema {
   jobs: JobTable;
   tenant_settings: TenantSettingTable;
   focal_points: FocalPointTable;
+  mfa_totp: MfaTotpTable;
+  mfa_recovery_codes: MfaRecoveryCodeTable;
 }
 
 /** Every table holding a tenant's rows (by a tenant_id column); deleting a tenant empties all of them. */
@@ -173,5 +193,7 @@ export const tenantOwnedTables = [
   'jobs',
   'tenant_settings',
   'focal_points',
+  'mfa_totp',
+  'mfa_recovery_codes',
   'tenant_keys',
 ] as const satisfies readonly (keyof Schema)[];
