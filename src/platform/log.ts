@@ -10,6 +10,7 @@ export const redactedPaths = [
   'res.headers["set-cookie"]',
   '*.password',
   '*.newPassword',
+  '*.currentPassword',
   '*.token',
   '*.secret',
   '*.totp',

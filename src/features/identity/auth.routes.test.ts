@@ -134,6 +134,23 @@ describe.each(dialects)('tenant authentication on %s', (dialect) => {
     expect(after.json().error.code).toBe('SESSION_REVOKED');
   });
 
+  it('a user changes their own password with the current one; their other sessions end, this one goes on', async () => {
+    const admin = await t.tenantWithAdmin('change-pw');
+    const other = (await login({ tenant: 'change-pw', username: admin.username, password: ADMIN_PASSWORD })).json().token;
+    const change = (body: object) => t.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: bearer(admin.token), payload: body });
+    expect((await change({ currentPassword: 'not the password', newPassword: 'a brand new passphrase' })).json().error.code).toBe('INVALID_CREDENTIALS');
+    expect((await change({ currentPassword: ADMIN_PASSWORD, newPassword: 'short' })).json().error.code).toBe('PASSWORD_POLICY');
+    expect((await change({ currentPassword: ADMIN_PASSWORD, newPassword: ADMIN_PASSWORD })).json().error.code).toBe('PASSWORD_POLICY');
+    expect((await change({ currentPassword: ADMIN_PASSWORD, newPassword: 'a brand new passphrase', extra: 1 })).statusCode).toBe(400);
+    expect((await change({ currentPassword: ADMIN_PASSWORD, newPassword: 'a brand new passphrase' })).statusCode).toBe(204);
+    expect((await me(admin.token)).statusCode).toBe(200);
+    expect((await me(other)).json().error.code).toBe('SESSION_REVOKED');
+    expect((await login({ tenant: 'change-pw', username: admin.username, password: ADMIN_PASSWORD })).statusCode).toBe(401);
+    expect((await login({ tenant: 'change-pw', username: admin.username, password: 'a brand new passphrase' })).statusCode).toBe(200);
+    const actions = (await t.runtime.database.db.selectFrom('audit_events').select('action').where('tenant_id', '=', admin.id).execute()).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['auth.password.change_failed', 'auth.password.changed']));
+  });
+
   it('a suspended tenant refuses every token and login; resuming restores logins, not old tokens', async () => {
     const admin = await t.tenantWithAdmin('suspend-me');
     const ops = bearer(t.operatorToken);

@@ -1,7 +1,7 @@
 import type { HttpApp } from '../../platform/http/create-app.js';
 import { actorOf } from '../../platform/http/authenticate.js';
 import type { AuthService } from './auth.service.js';
-import { activateBody, activateResponse, errorResponse, loginBody, loginResponse, meResponse } from './auth.schemas.js';
+import { activateBody, activateResponse, changePasswordBody, errorResponse, loginBody, loginResponse, meResponse } from './auth.schemas.js';
 
 /** How hard login may be tried from one address for one account. */
 export interface LoginRateLimit {
@@ -40,6 +40,13 @@ export function registerAuthRoutes(app: HttpApp, deps: { auth: AuthService; logi
     schema: { tags: ['auth'], summary: 'End the current session', security: [{ tenantToken: [] }] },
   }, async (request, reply) => {
     await auth.logout(actorOf(request));
+    return reply.status(204).send();
+  });
+
+  app.post('/auth/password', {
+    schema: { tags: ['auth'], summary: 'Change your own password (your other sessions end); answers 204', security: [{ tenantToken: [] }], body: changePasswordBody },
+  }, async (request, reply) => {
+    await auth.changePassword(actorOf(request), request.body);
     return reply.status(204).send();
   });
 

@@ -18,6 +18,12 @@ export const loginBody = z.strictObject({
   totp: z.string().max(16).optional(),
 });
 
+/** POST /api/v1/auth/password */
+export const changePasswordBody = z.strictObject({
+  currentPassword: z.string().min(1).max(4096),
+  newPassword: z.string().min(1).max(4096),
+});
+
 /** The user as the caller may see it: no hashes, no tokens. */
 export const userView = z.object({
   id: z.string(),

@@ -83,7 +83,7 @@ export function createAuthService(deps: {
     return { user: { id, username, email }, activation: await issueActivation(trx, tenant, id) };
   }
 
-  async function auditFailure(tenantId: string, action: 'auth.login.failed' | 'auth.activation.failed', actor: Actor, details: Record<string, string>) {
+  async function auditFailure(tenantId: string, action: 'auth.login.failed' | 'auth.activation.failed' | 'auth.password.change_failed', actor: Actor, details: Record<string, string>) {
     await db.transaction().execute((trx) => audit.append(trx, tenantId, { action, actor, outcome: 'failure', details }));
   }
 
@@ -219,6 +219,25 @@ export function createAuthService(deps: {
     });
   }
 
+  /** Changes the caller's own password: the current one proves it is them; every other session of theirs ends. */
+  async function changePassword(actor: Actor, input: { currentPassword: string; newPassword: string }) {
+    const tenantId = actor.tenantId!;
+    const user = await users.findUserById(db, tenantId, actor.id);
+    if (!user || !(await verifyPassword(user.password_hash, input.currentPassword))) {
+      await auditFailure(tenantId, 'auth.password.change_failed', actor, { reason: 'wrong_password' });
+      throw unauthenticated('INVALID_CREDENTIALS', 'The current password is wrong.');
+    }
+    const problem = passwordProblem(input.newPassword, await readSecurityPolicy(db, tenantId));
+    if (problem) throw invalid('PASSWORD_POLICY', problem);
+    if (await verifyPassword(user.password_hash, input.newPassword)) throw invalid('PASSWORD_POLICY', 'Choose a password different from the current one.');
+    const passwordHash = await hashPassword(input.newPassword);
+    await db.transaction().execute(async (trx) => {
+      await users.activateUser(trx, tenantId, user.id, passwordHash, clock.now());
+      const ended = await sessions.revokeOtherSessions(trx, tenantId, user.id, actor.sessionId ?? '', clock.now(), 'password_changed');
+      await audit.append(trx, tenantId, { action: 'auth.password.changed', actor, target: { type: 'user', id: user.id }, details: { otherSessionsEnded: ended } });
+    });
+  }
+
   /** The caller's own profile and tenant: already read by this request's token check, else read now. */
   async function me(actor: Actor) {
     const known = principals.get(actor);
@@ -262,6 +281,6 @@ export function createAuthService(deps: {
     return count;
   }
 
-  return { provisionAdmin, issueActivation, reissueAdminActivation, activate, login, authenticate, logout, me, hasPermission, revokeTenantSessions };
+  return { provisionAdmin, issueActivation, reissueAdminActivation, activate, login, authenticate, logout, changePassword, me, hasPermission, revokeTenantSessions };
 }
 export type AuthService = ReturnType<typeof createAuthService>;

@@ -68,3 +68,16 @@ export async function deleteSessionsEndedBefore(db: DbOrTx, cutoff: number): Pro
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** Revokes every live session of a user except one (the caller's); answers how many. */
+export async function revokeOtherSessions(db: DbOrTx, tenantId: string, userId: string, keepId: string, now: number, reason: string): Promise<number> {
+  const result = await db
+    .updateTable('sessions')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('tenant_id', '=', tenantId)
+    .where('user_id', '=', userId)
+    .where('id', '!=', keepId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

@@ -48,6 +48,8 @@ export const eventCatalogue = {
   'focal_point.created': { id: 4101, category: 'config', severity: 4, description: 'A focal point (a named contact the provider and notifications reach about its topics) was added.' },
   'focal_point.updated': { id: 4102, category: 'config', severity: 4, description: "A focal point's name, email, phone or topics changed; details name the fields." },
   'focal_point.deleted': { id: 4103, category: 'config', severity: 5, description: 'A focal point was removed; it is no longer reached about any topic.' },
+  'auth.password.changed': { id: 3009, category: 'auth', severity: 5, description: 'A user changed their own password; their other sessions ended.' },
+  'auth.password.change_failed': { id: 3010, category: 'auth', severity: 6, description: 'A password change was refused because the current password was wrong.' },
   'auth.mfa.enrolled': { id: 3101, category: 'auth', severity: 6, description: 'A user confirmed a TOTP authenticator and received new recovery codes.' },
   'auth.mfa.disabled': { id: 3102, category: 'auth', severity: 7, description: 'A user removed their TOTP authenticator after re-entering their password.' },
   'auth.mfa.recovery_used': { id: 3103, category: 'auth', severity: 7, description: 'A user logged in with a single-use recovery code instead of a TOTP code.' },
