@@ -233,7 +233,7 @@ export function createAuthService(deps: {
     const passwordHash = await hashPassword(input.newPassword);
     await db.transaction().execute(async (trx) => {
       await users.activateUser(trx, tenantId, user.id, passwordHash, clock.now());
-      const ended = await sessions.revokeOtherSessions(trx, tenantId, user.id, actor.sessionId ?? '', clock.now(), 'password_changed');
+      const ended = await sessions.revokeSessions(trx, tenantId, clock.now(), 'password_changed', user.id, actor.sessionId);
       await audit.append(trx, tenantId, { action: 'auth.password.changed', actor, target: { type: 'user', id: user.id }, details: { otherSessionsEnded: ended } });
     });
   }

@@ -48,14 +48,15 @@ export async function revokeSession(db: DbOrTx, tenantId: string, id: string, no
   return Number(result.numUpdatedRows) > 0;
 }
 
-/** Revokes every live session of a tenant, or of one user in it; answers how many. */
-export async function revokeSessions(db: DbOrTx, tenantId: string, now: number, reason: string, userId?: string): Promise<number> {
+/** Revokes every live session of a tenant, or of one user in it (optionally sparing one session); answers how many. */
+export async function revokeSessions(db: DbOrTx, tenantId: string, now: number, reason: string, userId?: string, exceptSessionId?: string): Promise<number> {
   let query = db
     .updateTable('sessions')
     .set({ revoked_at: now, revoked_reason: reason })
     .where('tenant_id', '=', tenantId)
     .where('revoked_at', 'is', null);
   if (userId) query = query.where('user_id', '=', userId);
+  if (exceptSessionId) query = query.where('id', '!=', exceptSessionId);
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
@@ -69,15 +70,3 @@ export async function deleteSessionsEndedBefore(db: DbOrTx, cutoff: number): Pro
   return Number(result.numDeletedRows);
 }
 
-/** Revokes every live session of a user except one (the caller's); answers how many. */
-export async function revokeOtherSessions(db: DbOrTx, tenantId: string, userId: string, keepId: string, now: number, reason: string): Promise<number> {
-  const result = await db
-    .updateTable('sessions')
-    .set({ revoked_at: now, revoked_reason: reason })
-    .where('tenant_id', '=', tenantId)
-    .where('user_id', '=', userId)
-    .where('id', '!=', keepId)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
-}
