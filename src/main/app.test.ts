@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/support/app.js';
+import { createLogger } from '../platform/log.js';
+import { buildApp } from './app.js';
 
 describe('the public contract', () => {
   let t: TestApp;
@@ -17,6 +19,20 @@ describe('the public contract', () => {
     expect(doc.paths['/api/v1/auth/me'].get.security).toEqual([{ tenantToken: [] }]);
     expect(doc.paths['/ops/v1/tenants'].post.security).toEqual([{ operatorToken: [] }]);
     expect(doc.paths['/api/v1/auth/login'].post.requestBody.content['application/json'].schema.required).toEqual(['tenant', 'username', 'password']);
+  });
+
+  it('/v1/ready answers 503 naming the failing check, and 200 when all pass', async () => {
+    const checks = { database: async () => undefined, keys: async () => { throw new Error('the loaded root key does not match the database'); } };
+    const app = await buildApp({ services: t.runtime.services, log: createLogger({ level: 'silent' }), version: 'test', checks });
+    try {
+      const down = await app.inject({ method: 'GET', url: '/v1/ready' });
+      expect(down.statusCode).toBe(503);
+      expect(down.json()).toEqual({ status: 'unavailable', checks: { database: { status: 'ok' }, keys: { status: 'failed', message: 'the loaded root key does not match the database' } } });
+    } finally {
+      await app.close();
+    }
+    const up = await t.app.inject({ method: 'GET', url: '/v1/ready' });
+    expect(up.json()).toEqual({ status: 'ready', checks: {} });
   });
 
   it('/v1/health answers liveness without a token', async () => {

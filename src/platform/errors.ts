@@ -32,7 +32,6 @@ export const conflict = (code: string, message: string) => new DomainError(code,
 export const unauthenticated = (code: string, message: string) =>
   new DomainError(code, message, 'unauthenticated');
 export const forbidden = (code: string, message: string) => new DomainError(code, message, 'forbidden');
-export const unavailable = (code: string, message: string) => new DomainError(code, message, 'unavailable');
 
 /** A failure of the installation itself (wrong key, newer schema) that must stop start-up with this message. */
 export class FatalConfigError extends Error {

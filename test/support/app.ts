@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createManualClock, type ManualClock } from '../../src/platform/clock.js';
 import { createLogger } from '../../src/platform/log.js';
@@ -29,9 +31,11 @@ export const ADMIN_PASSWORD = 'correct horse battery staple';
 export async function createTestApp(dialect: DialectName, options: { loginRateLimit?: { max: number; windowMs: number }; trustedProxies?: string[] } = {}): Promise<TestApp> {
   const target = await createTestDatabase(dialect);
   const clock = createManualClock(Date.UTC(2026, 0, 5, 9, 0, 0));
+  // SQLite lives in the test database's own folder; PostgreSQL still gets a private data directory (never a shared /tmp path).
+  const scratch = target.sqliteFile ? null : mkdtempSync(path.join(os.tmpdir(), 'custos-app-'));
   const config = loadConfig(
-    { dataDir: target.sqliteFile ? path.dirname(target.sqliteFile) : undefined, databaseUrl: target.postgresUrl },
-    { CUSTOS_ROOT_KEY: randomBytes(32).toString('base64'), CUSTOS_DATA_DIR: path.join(path.dirname(target.sqliteFile ?? '/tmp/x'), 'data') },
+    { dataDir: target.sqliteFile ? path.dirname(target.sqliteFile) : scratch!, databaseUrl: target.postgresUrl },
+    { CUSTOS_ROOT_KEY: randomBytes(32).toString('base64') },
   );
   const log = createLogger({ level: 'silent' });
   const runtime = await openRuntime(config, { migrate: true, log, clock });
@@ -61,6 +65,7 @@ export async function createTestApp(dialect: DialectName, options: { loginRateLi
       await app.close();
       await runtime.close();
       await target.drop();
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
     },
   };
 }

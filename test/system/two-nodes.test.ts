@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/main/app.js';
@@ -12,13 +14,14 @@ import { createTestDatabase, dialects, type TestDatabase } from '../support/data
 /** Two nodes: separate runtimes (pools, caches, keyrings) over one PostgreSQL database, as behind a load balancer. */
 describe.skipIf(!dialects.includes('postgres'))('two nodes on one PostgreSQL database', () => {
   let target: TestDatabase;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'custos-nodes-'));
   const nodes: { runtime: Runtime; app: HttpApp }[] = [];
   const rootKey = randomBytes(32).toString('base64');
 
   beforeAll(async () => {
     target = await createTestDatabase('postgres');
     for (let i = 0; i < 2; i++) {
-      const config = loadConfig({ dataDir: path.join('/tmp', `custos-node-${i}`), databaseUrl: target.postgresUrl }, { CUSTOS_ROOT_KEY: rootKey });
+      const config = loadConfig({ dataDir: path.join(dataDir, `node-${i}`), databaseUrl: target.postgresUrl }, { CUSTOS_ROOT_KEY: rootKey });
       const log = createLogger({ level: 'silent' });
       const runtime = await openRuntime(config, { migrate: true, log });
       const app = await buildApp({ services: runtime.services, log, version: 'test', checks: {}, loginRateLimit: { max: 1000, windowMs: 60_000 } });
@@ -31,6 +34,7 @@ describe.skipIf(!dialects.includes('postgres'))('two nodes on one PostgreSQL dat
       await node.runtime.close();
     }
     await target.drop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('a user deactivated through node A is refused by node B on its next request', async () => {

@@ -188,10 +188,8 @@ export function createAuthService(deps: {
 
   /** Resolves a session token on every request: revocation, suspension and expiry act on the next one. */
   async function authenticate(token: string, ip: string | null): Promise<Actor> {
-    const hash = hashToken(token);
-    const rows = token.startsWith(SESSION_TOKEN_PREFIX)
-      ? await resolutions.resolve(hash, () => sessions.findSessionByHash(db, hash), (found) => found.length > 0)
-      : [];
+    const hash = token.startsWith(SESSION_TOKEN_PREFIX) ? hashToken(token) : null;
+    const rows = hash ? await resolutions.resolve(hash, () => sessions.findSessionByHash(db, hash), (found) => found.length > 0) : [];
     const row = rows[0];
     if (!row) throw unauthenticated('UNAUTHENTICATED', 'The token is not valid. Log in again with POST /api/v1/auth/login.');
     const now = clock.now();

@@ -1,20 +1,15 @@
 import type { DbOrTx } from '../../platform/db/database.js';
+import { readSetting, writeSetting } from './tenant-settings.store.js';
 
-/** The tenant_settings key of the network allowlist. */
+/** The tenant_settings key of the network allowlist (the session lookup joins it by this key). */
 export const NETWORK_KEY = 'network';
 
 /** The stored allowlist JSON, or null when the tenant never set one (every address allowed). */
-export async function readNetworkPolicy(db: DbOrTx, tenantId: string): Promise<string | null> {
-  const row = await db.selectFrom('tenant_settings').select('value').where('tenant_id', '=', tenantId).where('key', '=', NETWORK_KEY).executeTakeFirst();
-  return row?.value ?? null;
+export function readNetworkPolicy(db: DbOrTx, tenantId: string): Promise<string | null> {
+  return readSetting(db, tenantId, NETWORK_KEY);
 }
 
 /** Stores the allowlist. */
 export async function writeNetworkPolicy(db: DbOrTx, tenantId: string, allowedCidrs: string[], now: number): Promise<void> {
-  const value = JSON.stringify({ allowedCidrs });
-  await db
-    .insertInto('tenant_settings')
-    .values({ tenant_id: tenantId, key: NETWORK_KEY, value, updated_at: now })
-    .onConflict((oc) => oc.columns(['tenant_id', 'key']).doUpdateSet({ value, updated_at: now }))
-    .execute();
+  await writeSetting(db, tenantId, NETWORK_KEY, { allowedCidrs }, now);
 }

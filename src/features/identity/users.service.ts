@@ -32,8 +32,8 @@ export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock;
   }
 
   /** Refuses a change that would leave the tenant with no active tenant-admin. */
-  async function keepAnAdmin(trx: DbOrTx, actor: Actor, row: UserTable, rolesAfter: string[], statusAfter: UserTable['status']) {
-    const isAdminNow = row.status === 'active' && (await users.rolesOf(trx, row.tenant_id, row.id)).includes('tenant-admin');
+  async function keepAnAdmin(trx: DbOrTx, actor: Actor, row: UserTable, rolesNow: string[], rolesAfter: string[], statusAfter: UserTable['status']) {
+    const isAdminNow = row.status === 'active' && rolesNow.includes('tenant-admin');
     const isAdminAfter = statusAfter === 'active' && rolesAfter.includes('tenant-admin');
     if (isAdminNow && !isAdminAfter && (await users.countOtherActiveAdmins(trx, tenantOf(actor), row.id)) === 0) {
       throw conflict('LAST_ADMIN', 'This is the last active tenant-admin; make another user tenant-admin first.');
@@ -79,6 +79,10 @@ export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock;
 
   /** Changes profile, roles or status; status inactive runs the deactivation path, active reactivates (no old token revives). */
   async function update(actor: Actor, id: string, patch: PatchUserInput) {
+    // Beyond the route's identity.users.write: a status change ends (or revives) a person's access.
+    if (patch.status !== undefined && !(await deps.auth.hasPermission(actor, 'identity.users.deactivate'))) {
+      throw forbidden('FORBIDDEN', 'Changing a status needs the permission identity.users.deactivate, which your roles do not grant.');
+    }
     return db.transaction().execute(async (trx) => {
       const row = await load(trx, actor, id);
       const rolesBefore = await users.rolesOf(trx, row.tenant_id, row.id);
@@ -86,7 +90,7 @@ export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock;
       const statusAfter = patch.status ?? row.status;
       if (patch.status === 'inactive' && row.id === actor.id) throw conflict('CANNOT_DEACTIVATE_SELF', 'You cannot deactivate your own account; ask another administrator.');
       if (patch.status === 'active' && row.status === 'pending') throw conflict('USER_PENDING', 'This user has not activated yet; they become active by activating.');
-      await keepAnAdmin(trx, actor, row, rolesAfter, statusAfter);
+      await keepAnAdmin(trx, actor, row, rolesBefore, rolesAfter, statusAfter);
       const now = clock.now();
       const target = { type: 'user', id: row.id };
       const changed: string[] = [];
@@ -113,7 +117,7 @@ export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock;
     await db.transaction().execute(async (trx) => {
       const row = await load(trx, actor, id);
       if (row.id === actor.id) throw conflict('CANNOT_DEACTIVATE_SELF', 'You cannot delete your own account; ask another administrator.');
-      await keepAnAdmin(trx, actor, row, [], 'inactive');
+      await keepAnAdmin(trx, actor, row, await users.rolesOf(trx, row.tenant_id, row.id), [], 'inactive');
       if (row.status !== 'inactive') await deps.deactivate(trx, actor, row.tenant_id, row.id, 'deleted');
       await users.deleteUser(trx, row.tenant_id, row.id);
       await audit.append(trx, row.tenant_id, { action: 'user.deleted', actor, target: { type: 'user', id: row.id }, details: { username: row.username } });
@@ -133,10 +137,6 @@ export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock;
     });
   }
 
-  /** Status changes (deactivate, reactivate) need identity.users.deactivate on top of identity.users.write. */
-  const canDeactivate = (actor: Actor) => deps.auth.hasPermission(actor, 'identity.users.deactivate');
-  const deactivationForbidden = () => forbidden('FORBIDDEN', 'Changing a status needs the permission identity.users.deactivate, which your roles do not grant.');
-
-  return { create, list, get, effectivePermissions, update, remove, resetPassword, canDeactivate, deactivationForbidden };
+  return { create, list, get, effectivePermissions, update, remove, resetPassword };
 }
 export type UserService = ReturnType<typeof createUserService>;
