@@ -13,6 +13,7 @@ export interface CustosUnderTest {
   server: ServerChild;
   dataDir: string;
   token: string;
+  tenant: string;
 }
 
 /** Options for the server child. */
@@ -86,5 +87,5 @@ export async function startCustos(options: CustosOptions, cleanup: Cleanup): Pro
   const { token } = await requestJson(`${server.url}/api/v1/auth/login`, { tenant: TENANT, username: ADMIN_EMAIL.toLowerCase(), password: PASSWORD }) as { token: string };
   const me = await requestJson(`${server.url}/api/v1/auth/me`, undefined, token) as { user?: { email?: string } };
   if (me.user?.email !== ADMIN_EMAIL) throw new Error(`GET /api/v1/auth/me answered an unexpected body: ${JSON.stringify(me)}`);
-  return { server, dataDir, token };
+  return { server, dataDir, token, tenant: TENANT };
 }

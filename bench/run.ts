@@ -8,6 +8,7 @@ import { createCleanup } from './cleanup.js';
 import { startServerChild } from './child-process.js';
 import { startCustos } from './custos.js';
 import { measureInterleaved, type LoadPlan } from './load.js';
+import { measureArgon2, measureLogins, provisionLoginUsers } from './login.js';
 import { formatReport, judge, summaryLine } from './report.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -60,8 +61,16 @@ async function main({ plan, profileDir }: ReturnType<typeof readFlags>): Promise
       { name: 'GET /v1/health (info)', url: `${custos.server.url}/v1/health`, pid: custos.server.pid },
     ], plan, (line) => process.stderr.write(`  ${line}\n`));
     if (!baseline || !me || !health) throw new Error('measureInterleaved returned fewer figures than targets');
-    const judged = judge(baseline, me);
+    // Login: argon2id sets the ceiling; measured in the same run, at the same concurrency, while the server idles.
+    process.stderr.write(`  measuring argon2id verifications at ${plan.connections} concurrent\n`);
+    const hashesPerSec = await measureArgon2(plan.connections, Math.max(2, plan.durationSeconds / 2));
+    const users = await provisionLoginUsers(custos.server.url, custos.tenant, custos.token, Math.ceil((hashesPerSec * (plan.durationSeconds + 1) * 1.5) / 9));
+    process.stderr.write(`  measuring logins over ${users.length} accounts for ${plan.durationSeconds} s\n`);
+    const login = await measureLogins(custos.server.url, custos.tenant, users, plan.connections, plan.durationSeconds, custos.server.pid);
+    const judged = judge(baseline, me, { hashesPerSec, loginsPerSec: login.loginsPerSec });
     say(formatReport(baseline, [me, health], judged));
+    say('');
+    say(`login: ${login.loginsPerSec.toFixed(1)} logins/s (p99 ${login.p99Ms.toFixed(0)} ms, ${login.cpuMsPerLogin?.toFixed(1) ?? 'n/a'} ms server CPU each, ${login.logins} logins over ${users.length} accounts) against ${hashesPerSec.toFixed(1)} argon2id verifications/s`);
     say('');
     say('(latency: per-response client-side timings, sub-millisecond; req/s: 2xx responses / measured seconds;');
     say(" cpu us/req: the server process's user+system CPU per answered request, from /proc: steadier than req/s on a busy machine)");
@@ -69,7 +78,7 @@ async function main({ plan, profileDir }: ReturnType<typeof readFlags>): Promise
     // Stop before summarising so a --cpu-prof profile is written and its path can be named.
     await cleanup.run();
     if (profileDir) say(`CPU profile of the custos server written to ${profileDir}`);
-    say(summaryLine(baseline, me, health, judged, { connections: plan.connections, durationSeconds: plan.durationSeconds, rounds: plan.rounds, logLevel: LOG_LEVEL, node: process.version, cpus: os.cpus().length }));
+    say(summaryLine(baseline, me, health, judged, { login: { loginsPerSec: +login.loginsPerSec.toFixed(1), hashesPerSec: +hashesPerSec.toFixed(1), p99Ms: Math.round(login.p99Ms), logins: login.logins }, connections: plan.connections, durationSeconds: plan.durationSeconds, rounds: plan.rounds, logLevel: LOG_LEVEL, node: process.version, cpus: os.cpus().length }));
     return judged.verdicts.every((v) => v.pass);
   } finally {
     await cleanup.run();

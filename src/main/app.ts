@@ -2,16 +2,25 @@ import type { HttpApp } from '../platform/http/create-app.js';
 import { createHttpApp } from '../platform/http/create-app.js';
 import { requireBearer } from '../platform/http/authenticate.js';
 import { requirePermissions } from '../platform/http/authorize.js';
+import { requireUnrestricted } from '../features/identity/session-restriction.js';
 import { registerUserRoutes } from '../features/identity/users.routes.js';
+import { registerGroupRoutes } from '../features/identity/groups.routes.js';
+import { registerRoleRoutes } from '../features/identity/roles.routes.js';
 import { registerMfaRoutes } from '../features/identity/mfa.routes.js';
 import { registerSecurityPolicyRoutes } from '../features/identity/security-policy.routes.js';
 import { registerNetworkPolicyRoutes } from '../features/identity/network-policy.routes.js';
 import { registerFocalPointRoutes } from '../features/focal-points/focal-points.routes.js';
+import { registerClientRoutes } from '../features/clients/clients.routes.js';
+import { registerOAuth2Routes, type TokenRateLimit } from '../features/clients/oauth2.routes.js';
+import { isClientToken } from '../features/clients/client-tokens.js';
 import type { Logger } from '../platform/log.js';
 import { registerHealthRoutes, type ReadinessCheck } from '../features/health/health.routes.js';
 import { registerAuthRoutes, type LoginRateLimit } from '../features/identity/auth.routes.js';
 import { registerActivationPage } from '../features/identity/activation-page/activation-page.routes.js';
 import { registerTenantRoutes } from '../features/tenants/tenants.routes.js';
+import { registerSsoRoutes } from '../features/sso/sso.routes.js';
+import { registerScimTokenRoutes } from '../features/scim/scim-token.routes.js';
+import { registerScimApi, type ScimRateLimit } from '../features/scim/scim.routes.js';
 import type { Services } from './services.js';
 
 /** What buildApp needs: the wired services and the few settings HTTP cares about. */
@@ -22,6 +31,10 @@ export interface AppDeps {
   checks: Record<string, ReadinessCheck>;
   trustedProxies?: string[];
   loginRateLimit?: LoginRateLimit;
+  /** Token requests (POST /api/v1/oauth2/token) per source address. */
+  clientTokenRateLimit?: TokenRateLimit;
+  /** SCIM requests (/scim/v2) per token and source address. */
+  scimRateLimit?: ScimRateLimit;
 }
 
 /** Builds the whole HTTP app without listening: health, the tenant plane (/api/v1) and the operator plane (/ops/v1). */
@@ -32,20 +45,32 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
   registerActivationPage(app);
 
   await app.register(async (scope: HttpApp) => {
-    requireBearer(scope, (token, request) => services.auth.authenticate(token, request.ip), 'log in with POST /api/v1/auth/login and send Authorization: Bearer <token>.');
-    requirePermissions(scope, services.auth.hasPermission);
+    // The token's prefix says who resolves it: API client tokens (cct_) or user sessions (cst_).
+    requireBearer(scope, (token, request) => (isClientToken(token) ? services.clients.authenticate(token, request.ip) : services.auth.authenticate(token, request.ip)), 'log in with POST /api/v1/auth/login (an application: POST /api/v1/oauth2/token) and send Authorization: Bearer <token>.', { sessionCookie: true });
+    // A session the policy restricts (enrol MFA, change an expired password) is refused before any permission check.
+    requireUnrestricted(scope);
+    requirePermissions(scope, services.can);
     registerAuthRoutes(scope, { auth: services.auth, loginRateLimit: deps.loginRateLimit });
     registerMfaRoutes(scope, { mfa: services.mfa });
     registerUserRoutes(scope, { users: services.users });
+    registerGroupRoutes(scope, { groups: services.groups });
+    registerRoleRoutes(scope, { roles: services.roles, grants: services.grants });
     registerSecurityPolicyRoutes(scope, { policy: services.securityPolicy });
     registerNetworkPolicyRoutes(scope, { network: services.network });
     registerFocalPointRoutes(scope, { focalPoints: services.focalPoints });
+    registerClientRoutes(scope, { clients: services.clients });
+    registerOAuth2Routes(scope, { clients: services.clients, rateLimit: deps.clientTokenRateLimit });
+    registerScimTokenRoutes(scope, { scim: services.scim });
+    registerSsoRoutes(scope, { settings: services.sso.settings, login: services.sso.login, publicUrl: services.sso.publicUrl });
   }, { prefix: '/api/v1' });
 
   await app.register(async (scope: HttpApp) => {
     requireBearer(scope, (token, request) => services.operators.authenticate(token, request.ip), 'create an operator token with: custos operator token create');
     registerTenantRoutes(scope, { tenants: services.tenants });
   }, { prefix: '/ops/v1' });
+
+  // The identity provider's plane: only SCIM tokens (csp_), its own errors and content type (features/scim).
+  await app.register(async (scope: HttpApp) => registerScimApi(scope, { scim: services.scim, rateLimit: deps.scimRateLimit }), { prefix: '/scim/v2' });
 
   return app;
 }

@@ -20,12 +20,15 @@ export async function startBackgroundWork(runtime: Runtime) {
   await leader.start();
   scheduler.start();
   worker.start();
+  // Signals from other nodes and CLI processes (deactivations, suspensions) reach this node's subscribers.
+  await runtime.signals.start();
   return {
     queue,
     leader,
     scheduler,
     async stop() {
       scheduler.stop();
+      await runtime.signals.stop();
       await worker.stop(10_000);
       await leader.stop();
     },

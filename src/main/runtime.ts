@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../platform/log.js';
 import { migrations } from '../migrations/index.js';
 import type { Config } from './config.js';
 import { createServices } from './services.js';
+import { createSignals } from '../platform/signals/signals.js';
 import { createRootKeyGuard, KEY_CHECK, storedCheckValue } from './root-key-guard.js';
 
 
@@ -95,14 +96,20 @@ export async function openRuntime(config: Config, options: { migrate?: boolean; 
         await audit.append(trx, SYSTEM_SCOPE, { action: 'custos.initialised', actor: systemActor, details: { database: database.dialect } });
       });
     }
-    const services = createServices({ database, keyring, audit, clock, log, config });
+    const signals = createSignals({ database, postgresUrl: config.databaseUrl, clock, log });
+    // A tenant deleted through another node or the CLI: its unwrapped keys leave this node's memory too.
+    signals.subscribe('tenant.deleted', (signal) => keyring.forget(signal.tenantId));
+    const services = createServices({ database, keyring, audit, clock, log, config, signals });
     return {
-      config, database, log, clock, keyring, audit, migrations: migrationRunner, services, rootKey, fresh,
+      config, database, log, clock, keyring, audit, signals, migrations: migrationRunner, services, rootKey, fresh,
       /** Readiness: the root key in use is the database's current one (a rotated key file is picked up). */
       ensureCurrentRootKey: () => guard.ensureCurrent(database.db),
       /** Switches to a new root key after a rotation committed. */
       useRootKey: guard.use,
-      close: () => database.close(),
+      close: async () => {
+        await signals.stop();
+        await database.close();
+      },
     };
   } catch (error) {
     await database.close();

@@ -3,30 +3,52 @@ import type { Clock } from '../platform/clock.js';
 import type { Keyring } from '../platform/crypto/keyring.js';
 import type { Database } from '../platform/db/database.js';
 import type { Logger } from '../platform/log.js';
+import type { Actor } from '../platform/actor.js';
+import type { Signals } from '../platform/signals/signals.js';
 import { createAuthService } from '../features/identity/auth.service.js';
 import { createMfaService } from '../features/identity/mfa.service.js';
 import { createDeactivation } from '../features/identity/deactivation.js';
 import { createUserService } from '../features/identity/users.service.js';
+import { createRoleGrants } from '../features/identity/role-grants.service.js';
+import { createRoleService } from '../features/identity/roles.service.js';
+import { createGroupService } from '../features/identity/groups.service.js';
 import { createSecurityPolicyService } from '../features/identity/security-policy.service.js';
 import { createNetworkPolicyService } from '../features/identity/network-policy.service.js';
 import { createFocalPointService } from '../features/focal-points/focal-points.service.js';
+import { createClientService } from '../features/clients/clients.service.js';
 import { createOperatorService } from '../features/operators/operators.service.js';
 import { createTenantService, findTenantRef } from '../features/tenants/tenants.service.js';
+import { createSsoOidc } from '../features/sso/sso-oidc.js';
+import { createSsoSettingsService } from '../features/sso/sso-settings.service.js';
+import { createSsoLoginService } from '../features/sso/sso-login.service.js';
+import { createScimService } from '../features/scim/scim.service.js';
 import type { Config } from './config.js';
 
 /** Wires each feature's service with exactly the dependencies it declares. */
-export function createServices(deps: { database: Database; keyring: Keyring; audit: AuditLog; clock: Clock; log: Logger; config: Pick<Config, 'publicUrl'> }) {
+export function createServices(deps: { database: Database; keyring: Keyring; audit: AuditLog; clock: Clock; log: Logger; config: Pick<Config, 'publicUrl'>; signals: Signals }) {
   const { database, keyring, audit, clock, log } = deps;
   const db = database.db;
-  const mfa = createMfaService({ db, audit, clock, keyring });
-  const auth = createAuthService({ db, audit, clock, log, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, changeMarker: database.changeMarker, secondFactor: mfa });
-  const tenants = createTenantService({ db, audit, keyring, clock, identity: auth });
+  // A closure breaks the cycle: the second factor asks identity's role resolution, which needs the second factor.
+  const mfa = createMfaService({ db, audit, clock, keyring, permissionsOfUser: async (tenantId, userId) => auth.permissionsOfRoles(tenantId, await auth.effectiveRoles(tenantId, userId)) });
+  const auth = createAuthService({ db, audit, clock, log, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, changeMarker: database.changeMarker, secondFactor: mfa, passwordAllowed: (tenantId, userId) => ssoLogin.passwordAllowed(tenantId, userId) });
+  const tenants = createTenantService({ db, audit, keyring, clock, identity: auth, signals: deps.signals });
   const operators = createOperatorService({ db, audit, clock });
-  const deactivate = createDeactivation({ audit, clock });
-  const users = createUserService({ db, audit, clock, auth, deactivate });
+  /** The one permission check for any caller: a user's roles, or a client's scopes. */
+  const can = (actor: Actor, permission: string) => (actor.kind === 'client' ? clients.hasPermission(actor, permission) : auth.hasPermission(actor, permission));
+  const grants = createRoleGrants({ db, audit, clock, can });
+  const deactivate = createDeactivation({ audit, clock, signals: deps.signals, steps: [grants.cancelOnDeactivation] });
+  const users = createUserService({ db, audit, clock, auth, can, deactivate, grants });
+  const roles = createRoleService({ db, audit, clock, grants });
+  const groups = createGroupService({ db, audit, clock, grants });
   const securityPolicy = createSecurityPolicyService({ db, audit, clock });
   const focalPoints = createFocalPointService({ db, audit, clock });
   const network = createNetworkPolicyService({ db, audit, clock });
-  return { auth, mfa, tenants, operators, users, securityPolicy, network, focalPoints, deactivate };
+  const ssoOidc = createSsoOidc();
+  const ssoSettings = createSsoSettingsService({ db, audit, clock, keyring, oidc: ssoOidc, publicUrl: deps.config.publicUrl });
+  // A closure above breaks the cycle: password login asks SSO whether passwords are allowed; SSO opens sessions through auth.
+  const ssoLogin = createSsoLoginService({ db, audit, clock, keyring, log, oidc: ssoOidc, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, openSession: auth.openSession });
+  const scim = createScimService({ db, audit, clock, deactivate, publicUrl: deps.config.publicUrl });
+  const clients = createClientService({ db, audit, clock, log, changeMarker: database.changeMarker, hasPermission: auth.hasPermission });
+  return { can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, clients, deactivate, scim, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -3,6 +3,12 @@ import * as foundation from './0001_foundation.js';
 import * as securityPolicy from './0002_security_policy.js';
 import * as focalPoints from './0003_focal_points.js';
 import * as mfa from './0004_mfa.js';
+import * as groupsRoles from './0005_groups_roles.js';
+import * as apiClients from './0006_api_clients.js';
+import * as passwordPolicy from './0007_password_policy.js';
+import * as scim from './0008_scim.js';
+import * as sso from './0009_sso.js';
+import * as signals from './0010_signals.js';
 
 /** Every schema change in order; names are permanent once released (expand/contract rules: docs/architecture.md). */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +16,10 @@ export const migrations: Record<string, Migration> = {
   '0002_security_policy': securityPolicy,
   '0003_focal_points': focalPoints,
   '0004_mfa': mfa,
+  '0005_groups_roles': groupsRoles,
+  '0006_api_clients': apiClients,
+  '0007_password_policy': passwordPolicy,
+  '0008_scim': scim,
+  '0009_sso': sso,
+  '0010_signals': signals,
 };

@@ -20,15 +20,19 @@ export interface TestApp {
   operatorToken: string;
   /** Creates a tenant through the operator plane; answers its id and the admin's activation token. */
   createTenant(slug: string, adminEmail?: string): Promise<{ id: string; slug: string; activationToken: string; adminEmail: string }>;
-  /** Creates a tenant, activates its admin and logs in; answers the session token. */
-  tenantWithAdmin(slug: string): Promise<{ id: string; slug: string; token: string; username: string; password: string }>;
+  /**
+   * Creates a tenant, activates its admin and logs in; answers the session token. A fixture choice: the tenant's
+   * mfaRequired is set to 'none' first, so the admin's session is not restricted to MFA enrolment and tests
+   * about other things need no authenticator. `{ policyDefaults: true }` keeps the shipped policy instead.
+   */
+  tenantWithAdmin(slug: string, options?: { policyDefaults?: boolean }): Promise<{ id: string; slug: string; token: string; username: string; password: string; login: Record<string, unknown> }>;
   close(): Promise<void>;
 }
 
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 
 /** Builds the full app as main/ wires it, over a throwaway database; every test file owns its own. */
-export async function createTestApp(dialect: DialectName, options: { loginRateLimit?: { max: number; windowMs: number }; trustedProxies?: string[] } = {}): Promise<TestApp> {
+export async function createTestApp(dialect: DialectName, options: { loginRateLimit?: { max: number; windowMs: number }; clientTokenRateLimit?: { max: number; windowMs: number }; trustedProxies?: string[] } = {}): Promise<TestApp> {
   const target = await createTestDatabase(dialect);
   const clock = createManualClock(Date.UTC(2026, 0, 5, 9, 0, 0));
   // SQLite lives in the test database's own folder; PostgreSQL still gets a private data directory (never a shared /tmp path).
@@ -39,7 +43,7 @@ export async function createTestApp(dialect: DialectName, options: { loginRateLi
   );
   const log = createLogger({ level: 'silent' });
   const runtime = await openRuntime(config, { migrate: true, log, clock });
-  const app = await buildApp({ services: runtime.services, log, version: 'test', checks: {}, trustedProxies: options.trustedProxies, loginRateLimit: options.loginRateLimit ?? { max: 1000, windowMs: 60_000 } });
+  const app = await buildApp({ services: runtime.services, log, version: 'test', checks: {}, trustedProxies: options.trustedProxies, loginRateLimit: options.loginRateLimit ?? { max: 1000, windowMs: 60_000 }, clientTokenRateLimit: options.clientTokenRateLimit ?? { max: 1000, windowMs: 60_000 } });
   await app.ready();
   const operatorToken = (await runtime.services.operators.createToken({ kind: 'operator', id: 'test', ip: null })).token;
 
@@ -50,13 +54,15 @@ export async function createTestApp(dialect: DialectName, options: { loginRateLi
     return { id: body.tenant.id as string, slug, activationToken: body.activation.token as string, adminEmail };
   }
 
-  async function tenantWithAdmin(slug: string) {
+  async function tenantWithAdmin(slug: string, options: { policyDefaults?: boolean } = {}) {
     const tenant = await createTenant(slug);
     const activated = await app.inject({ method: 'POST', url: '/api/v1/auth/activate', payload: { tenant: slug, token: tenant.activationToken, password: ADMIN_PASSWORD } });
     if (activated.statusCode !== 200) throw new Error(`activate failed: ${activated.body}`);
+    // A fixture choice, made through the service layer as the system: the admin has no unrestricted session yet.
+    if (!options.policyDefaults) await runtime.services.securityPolicy.update({ kind: 'system', id: 'test-fixture', tenantId: tenant.id, ip: null }, { mfaRequired: 'none' });
     const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tenant: slug, username: tenant.adminEmail, password: ADMIN_PASSWORD } });
     if (login.statusCode !== 200) throw new Error(`login failed: ${login.body}`);
-    return { id: tenant.id, slug, token: login.json().token as string, username: tenant.adminEmail, password: ADMIN_PASSWORD };
+    return { id: tenant.id, slug, token: login.json().token as string, username: tenant.adminEmail, password: ADMIN_PASSWORD, login: login.json() as Record<string, unknown> };
   }
 
   return {

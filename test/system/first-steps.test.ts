@@ -82,6 +82,9 @@ describe.each(dialects)('custos from an empty data directory on %s', (dialect) =
     const login = await json(await post('/api/v1/auth/login', { tenant: 'acme', username: 'admin@acme.example', password: PASSWORD }));
     expect(login.status).toBe(200);
     secrets.push(login.body.token);
+    // The shipped policy wants an administrator's second factor: until enrolment only me, logout and enrolment answer.
+    expect(login.body).toMatchObject({ mfaEnrolmentRequired: true, mustChangePassword: false });
+    expect((await json(await get('/api/v1/users', login.body.token))).body.error.code).toBe('MFA_ENROLMENT_REQUIRED');
     const me = await json(await get('/api/v1/auth/me', login.body.token));
     expect(me.body).toMatchObject({ user: { username: 'admin@acme.example', roles: ['tenant-admin'] }, tenant: { id: tenant.id, slug: 'acme' } });
     expect((await post('/api/v1/auth/logout', {}, login.body.token)).status).toBe(204);

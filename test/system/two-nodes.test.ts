@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +26,7 @@ describe.skipIf(!dialects.includes('postgres'))('two nodes on one PostgreSQL dat
       const log = createLogger({ level: 'silent' });
       const runtime = await openRuntime(config, { migrate: true, log });
       const app = await buildApp({ services: runtime.services, log, version: 'test', checks: {}, loginRateLimit: { max: 1000, windowMs: 60_000 } });
+      await runtime.signals.start();
       nodes.push({ runtime, app });
     }
   });
@@ -43,6 +45,10 @@ describe.skipIf(!dialects.includes('postgres'))('two nodes on one PostgreSQL dat
     const created = (await a.app.inject({ method: 'POST', url: '/ops/v1/tenants', headers: { authorization: `Bearer ${operator.token}` }, payload: { slug: 'two-nodes', adminEmail: 'admin@two.example' } })).json();
     await b.app.inject({ method: 'POST', url: '/api/v1/auth/activate', payload: { tenant: 'two-nodes', token: created.activation.token, password: ADMIN_PASSWORD } });
     const admin = (await a.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tenant: 'two-nodes', username: 'admin@two.example', password: ADMIN_PASSWORD } })).json().token;
+    // The policy requires an administrator's second factor: enrol as a real admin would, oathtool standing in for the app.
+    const { secret } = (await b.app.inject({ method: 'POST', url: '/api/v1/auth/mfa/totp/enroll', headers: { authorization: `Bearer ${admin}` } })).json();
+    const code = execFileSync('oathtool', ['--totp', '-b', secret], { encoding: 'utf8' }).trim();
+    expect((await a.app.inject({ method: 'POST', url: '/api/v1/auth/mfa/totp/confirm', headers: { authorization: `Bearer ${admin}` }, payload: { code } })).statusCode).toBe(200);
     const user = (await a.app.inject({ method: 'POST', url: '/api/v1/users', headers: { authorization: `Bearer ${admin}` }, payload: { username: 'leaver', email: 'l@two.example' } })).json();
     await b.app.inject({ method: 'POST', url: '/api/v1/auth/activate', payload: { tenant: 'two-nodes', token: user.activation.token, password: 'a leaver password' } });
     const token = (await b.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tenant: 'two-nodes', username: 'leaver', password: 'a leaver password' } })).json().token;
@@ -55,5 +61,22 @@ describe.skipIf(!dialects.includes('postgres'))('two nodes on one PostgreSQL dat
     expect(refused.statusCode).toBe(401);
     expect(refused.json().error.code).toBe('SESSION_REVOKED');
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it("a tenant deleted through node A leaves no unwrapped key in node B's memory", async () => {
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    const operator = await a.runtime.services.operators.createToken({ kind: 'operator', id: 'test', ip: null });
+    const created = (await a.app.inject({ method: 'POST', url: '/ops/v1/tenants', headers: { authorization: `Bearer ${operator.token}` }, payload: { slug: 'shredded', adminEmail: 'admin@shredded.example' } })).json();
+    const context = { tenantId: created.tenant.id as string, entity: 'test', id: 'x', field: 'f' };
+    // Node B unwraps (and caches) the tenant's key.
+    await b.runtime.keyring.seal(b.runtime.database.db, context, 'hello');
+    expect((await a.app.inject({ method: 'DELETE', url: '/ops/v1/tenants/shredded', headers: { authorization: `Bearer ${operator.token}` } })).statusCode).toBeLessThan(300);
+    const started = Date.now();
+    let forgotten = false;
+    while (!forgotten && Date.now() - started < 1000) {
+      forgotten = await b.runtime.keyring.seal(b.runtime.database.db, context, 'hello').then(() => false, () => true);
+      if (!forgotten) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(forgotten).toBe(true);
   });
 });

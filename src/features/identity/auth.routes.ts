@@ -1,5 +1,6 @@
 import type { HttpApp } from '../../platform/http/create-app.js';
-import { actorOf } from '../../platform/http/authenticate.js';
+import { userActorOf } from '../../platform/http/authenticate.js';
+import { clearedSessionCookies } from '../../platform/http/cookies.js';
 import type { AuthService } from './auth.service.js';
 import { activateBody, activateResponse, changePasswordBody, errorResponse, loginBody, loginResponse, meResponse } from './auth.schemas.js';
 
@@ -37,20 +38,24 @@ export function registerAuthRoutes(app: HttpApp, deps: { auth: AuthService; logi
   }, async (request) => auth.login(request.body, request.ip));
 
   app.post('/auth/logout', {
+    config: { allowRestricted: ['mfa_enrolment', 'password_change'] },
     schema: { tags: ['auth'], summary: 'End the current session', security: [{ tenantToken: [] }] },
   }, async (request, reply) => {
-    await auth.logout(actorOf(request));
-    return reply.status(204).send();
+    await auth.logout(userActorOf(request));
+    // A browser session (single sign-on) also loses its cookies; a bearer client ignores the header.
+    return reply.header('set-cookie', clearedSessionCookies()).status(204).send();
   });
 
   app.post('/auth/password', {
+    config: { allowRestricted: ['password_change'] },
     schema: { tags: ['auth'], summary: 'Change your own password (your other sessions end); answers 204', security: [{ tenantToken: [] }], body: changePasswordBody },
   }, async (request, reply) => {
-    await auth.changePassword(actorOf(request), request.body);
+    await auth.changePassword(userActorOf(request), request.body);
     return reply.status(204).send();
   });
 
   app.get('/auth/me', {
+    config: { allowRestricted: ['mfa_enrolment', 'password_change'] },
     schema: { tags: ['auth'], summary: 'The current user and tenant', security: [{ tenantToken: [] }], response: { 200: meResponse, 401: errorResponse } },
-  }, async (request) => auth.me(actorOf(request)));
+  }, async (request) => auth.me(userActorOf(request)));
 }

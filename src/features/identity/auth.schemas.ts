@@ -38,6 +38,10 @@ export const loginResponse = z.object({
   token: z.string(),
   expiresAt: z.string(),
   idleTimeoutSeconds: z.number(),
+  /** The password is older than the tenant allows: until it is changed, the session reaches only POST /auth/password, me and logout. */
+  mustChangePassword: z.boolean(),
+  /** The tenant requires a second factor of this user, who has none yet: until one is enrolled, the session reaches only the TOTP enrol/confirm routes, me and logout. */
+  mfaEnrolmentRequired: z.boolean(),
 });
 
 export const meResponse = z.object({

@@ -1,15 +1,18 @@
-import type { Actor } from '../../platform/actor.js';
+import type { Actor, SessionRestriction } from '../../platform/actor.js';
 import type { AuditLog } from '../../platform/audit/audit-log.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, DbOrTx } from '../../platform/db/database.js';
+import type { UserTable } from '../../platform/db/schema.js';
 import { generateToken, hashToken } from '../../platform/crypto/tokens.js';
 import { DomainError, conflict, forbidden, invalid, unauthenticated } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/log.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { clearFailedLogins, isLockedOut, recordFailedLogin } from './lockout.js';
-import { passwordProblem } from './security-policy.js';
+import { passwordProblem, type SecurityPolicy } from './security-policy.js';
 import { readSecurityPolicy } from './security-policy.store.js';
+import { isRecentPassword, passwordReused, recordReplacedPassword } from './password-history.js';
+import { liftRestriction, mfaRequiredFor, passwordExpired, restrictionAtLogin } from './session-restriction.js';
 import { isAddressAllowed } from './network-policy.js';
 import { readNetworkPolicy } from './network-policy.store.js';
 import type { MfaService } from './mfa.service.js';
@@ -17,7 +20,8 @@ import * as activations from './activation.store.js';
 import * as sessions from './sessions.store.js';
 import * as users from './users.store.js';
 import { createResolutionCache } from './resolution-cache.js';
-import { permissionsOf, type Permission } from './permissions.js';
+import { allBuiltIn, permissionsOf, type CustomRoles, type Permission } from './permissions.js';
+import { customRoleMap, roleSourcesOf } from './roles.store.js';
 
 /** Session tokens start with this prefix; activation tokens with `csa_`. */
 export const SESSION_TOKEN_PREFIX = 'cst_';
@@ -44,6 +48,16 @@ const invalidCredentials = () => unauthenticated('INVALID_CREDENTIALS', 'The ten
 const networkNotAllowed = (ip: string | null) =>
   forbidden('NETWORK_NOT_ALLOWED', `Your address ${ip ?? 'unknown'} is outside your tenant's network allowlist. Connect from an allowed network, or ask a tenant administrator.`);
 const tenantSuspended = () => forbidden('TENANT_SUSPENDED', 'This tenant is suspended by the provider. Contact your provider to resume it.');
+const ssoRequired = (slug: string) =>
+  forbidden('SSO_REQUIRED', `This tenant requires single sign-on: log in through your identity provider: GET /api/v1/auth/sso/start?tenant=${encodeURIComponent(slug)}. Password login is kept for the tenant's break-glass accounts only.`);
+
+/** What a user's new session is, as login answers it. */
+export interface OpenedSession {
+  token: string;
+  sessionId: string;
+  expiresAt: string;
+  idleTimeoutSeconds: number;
+}
 
 /** Activation, login, logout and the per-request token check of tenant users. */
 export function createAuthService(deps: {
@@ -57,11 +71,15 @@ export function createAuthService(deps: {
   changeMarker: () => string | null;
   /** The second factor (TOTP), asked for at login once a user enrolled. */
   secondFactor?: Pick<MfaService, 'isEnrolled' | 'verifyLogin'>;
+  /** Single sign-on's rule on passwords: with ssoOnly, only break-glass accounts may log in or activate with one. */
+  passwordAllowed?: (tenantId: string, userId: string | null) => Promise<'open' | 'break_glass' | 'sso_required'>;
 }) {
   const { db, audit, clock } = deps;
   // What the token check learnt about each request's caller, so `me` and permission checks need no query.
   const resolutions = createResolutionCache<Awaited<ReturnType<typeof sessions.findSessionByHash>>>({ changeMarker: deps.changeMarker });
   const principals = new WeakMap<Actor, { user: { id: string; username: string; email: string; roles: string[] }; tenant: { id: string; slug: string } }>();
+  // Each tenant's custom roles, valid until the next write anywhere (as token resolutions are).
+  const customRoles = createResolutionCache<CustomRoles>({ changeMarker: deps.changeMarker, max: 1000 });
 
   /** Issues a one-time activation token (72 h) for a user, inside the caller's transaction. */
   async function issueActivation(trx: DbOrTx, tenant: { id: string; slug: string }, userId: string) {
@@ -78,7 +96,7 @@ export function createAuthService(deps: {
     const now = clock.now();
     const id = newId(now);
     const username = email.toLowerCase();
-    await users.insertUser(trx, { tenant_id: tenant.id, id, username, email, display_name: null, status: 'pending', password_hash: null, created_at: now, updated_at: now, last_login_at: null, failed_logins: 0, locked_until: null }, ['tenant-admin']);
+    await users.insertUser(trx, { tenant_id: tenant.id, id, username, email, display_name: null, status: 'pending', password_hash: null, created_at: now, updated_at: now, last_login_at: null, failed_logins: 0, locked_until: null, password_changed_at: null }, ['tenant-admin']);
     await audit.append(trx, tenant.id, { action: 'user.created', actor, target: { type: 'user', id }, details: { username, roles: ['tenant-admin'] } });
     return { user: { id, username, email }, activation: await issueActivation(trx, tenant, id) };
   }
@@ -102,16 +120,29 @@ export function createAuthService(deps: {
       await auditFailure(tenant.id, 'auth.activation.failed', anonymous, { reason: 'network_not_allowed' });
       throw networkNotAllowed(ip);
     }
-    const problem = passwordProblem(input.password, await readSecurityPolicy(db, tenant.id));
+    // With ssoOnly a new local password would be a way around the identity provider.
+    if ((await deps.passwordAllowed?.(tenant.id, row.user_id)) === 'sso_required') {
+      await auditFailure(tenant.id, 'auth.activation.failed', anonymous, { reason: 'sso_required' });
+      throw ssoRequired(tenant.slug);
+    }
+    const policy = await readSecurityPolicy(db, tenant.id);
+    const problem = passwordProblem(input.password, policy);
     if (problem) {
       await auditFailure(tenant.id, 'auth.activation.failed', anonymous, { reason: 'password_policy' });
       throw invalid('PASSWORD_POLICY', problem);
+    }
+    // A reset may not bring back one of the last N passwords (a first activation has none yet).
+    const holder = await users.findUserById(db, tenant.id, row.user_id);
+    if (holder && (await isRecentPassword(db, holder, input.password, policy.passwordHistory))) {
+      await auditFailure(tenant.id, 'auth.activation.failed', anonymous, { reason: 'password_reused' });
+      throw passwordReused(policy.passwordHistory);
     }
     const passwordHash = await hashPassword(input.password);
     return db.transaction().execute(async (trx) => {
       if (!(await activations.consumeActivationToken(trx, tenant.id, row.id, clock.now()))) throw invalidActivation();
       const user = await users.findUserById(trx, tenant.id, row.user_id);
       if (!user || user.status === 'inactive') throw invalidActivation();
+      await recordReplacedPassword(trx, user, policy.passwordHistory, clock.now());
       await users.activateUser(trx, tenant.id, user.id, passwordHash, clock.now());
       await clearFailedLogins(trx, user);
       // A password reset: whoever held the old password loses every session it opened.
@@ -133,6 +164,11 @@ export function createAuthService(deps: {
       await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: 'network_not_allowed' });
       throw networkNotAllowed(ip);
     }
+    const passwordRule = deps.passwordAllowed ? await deps.passwordAllowed(tenant.id, user?.id ?? null) : 'open';
+    if (passwordRule === 'sso_required') {
+      await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: 'sso_required' });
+      throw ssoRequired(tenant.slug);
+    }
     const policy = await readSecurityPolicy(db, tenant.id);
     const now = clock.now();
     if (user && isLockedOut(user, now)) {
@@ -149,7 +185,8 @@ export function createAuthService(deps: {
         return lockedNow;
       });
       if (locked) throw forbidden('ACCOUNT_LOCKED', `Too many failed logins: this account is locked for ${policy.lockoutMinutes} minutes.`);
-      throw invalidCredentials();
+      // Under SSO-only every failed password login answers alike, so the answer never tells which accounts are break-glass.
+      throw passwordRule === 'open' ? invalidCredentials() : ssoRequired(tenant.slug);
     };
     if (!user || !passwordOk) return refuse(user ? 'wrong_password' : 'unknown_user');
     if (tenant.status !== 'active') {
@@ -160,7 +197,8 @@ export function createAuthService(deps: {
       await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: `user_${user.status}` });
       throw forbidden('USER_DISABLED', 'This account is not active. Ask your tenant administrator.');
     }
-    if (deps.secondFactor && (await deps.secondFactor.isEnrolled(tenant.id, user.id))) {
+    const enrolled = Boolean(deps.secondFactor && (await deps.secondFactor.isEnrolled(tenant.id, user.id)));
+    if (enrolled) {
       if (!input.totp) {
         await auditFailure(tenant.id, 'auth.login.failed', actor, { username, reason: 'mfa_required' });
         throw unauthenticated('MFA_REQUIRED', 'This account uses an authenticator app: send its current 6-digit code as "totp", or a recovery code.');
@@ -169,21 +207,49 @@ export function createAuthService(deps: {
       const factor = await db.transaction().execute((trx) => deps.secondFactor!.verifyLogin(trx, actor, tenant.id, user.id, code));
       if (!factor) return refuse('mfa_invalid');
     }
+    // What the policy still asks of this user; until it is done the session reaches only the way to do it.
+    const mfaEnrolmentRequired = !enrolled && deps.secondFactor !== undefined && (await mfaRequiredFor(policy, async () => permissionsOfRoles(tenant.id, await effectiveRoles(tenant.id, user.id))));
+    const mustChangePassword = passwordExpired(user, policy, now);
+    const restriction = restrictionAtLogin({ mfaEnrolment: mfaEnrolmentRequired, passwordChange: mustChangePassword });
+    const owed = [...(mfaEnrolmentRequired ? ['mfa_enrolment'] : []), ...(mustChangePassword ? ['password_change'] : [])];
+    const session = await db.transaction().execute(async (trx) => {
+      const opened = await openSession(trx, { tenant, user, ip, method: 'password', policy, restriction, owed });
+      // A password login while the tenant requires SSO: the SIEM must see every one of them.
+      if (passwordRule === 'break_glass') await audit.append(trx, tenant.id, { action: 'auth.break_glass.login', actor: { ...actor, sessionId: opened.sessionId }, target: { type: 'session', id: opened.sessionId }, details: { username } });
+      return opened;
+    });
+    return { token: session.token, expiresAt: session.expiresAt, idleTimeoutSeconds: session.idleTimeoutSeconds, mustChangePassword, mfaEnrolmentRequired };
+  }
+
+  /**
+   * Opens a session for a user whose identity is proven (a password login, or single sign-on), in the given
+   * transaction or its own: the same sessions table and token format for both. The tenant's policy sets the
+   * lifetimes and the single-session rule; `restriction` is what a password login still owes. Single sign-on
+   * owes none: the identity provider is responsible for the second factor.
+   */
+  async function openSession(trx: DbOrTx | undefined, input: { tenant: { id: string }; user: UserTable; ip: string | null; method: 'password' | 'sso'; policy?: SecurityPolicy; restriction?: SessionRestriction | null; owed?: string[]; details?: Record<string, unknown> }): Promise<OpenedSession> {
+    if (!trx) return db.transaction().execute((own) => openSession(own, input));
+    const { tenant, user, ip } = input;
+    const policy = input.policy ?? (await readSecurityPolicy(trx, tenant.id));
+    const restriction = input.restriction ?? null;
+    const now = clock.now();
+    const actor: Actor = { kind: 'user', tenantId: tenant.id, id: user.id, ip };
     const token = generateToken(SESSION_TOKEN_PREFIX);
     const sessionId = newId(now);
     const idleMs = policy.sessionIdleMinutes * 60_000;
     const expiresAt = now + policy.sessionMaxHours * 3600_000;
-    await db.transaction().execute(async (trx) => {
-      await clearFailedLogins(trx, user);
-      if (policy.singleSession) {
-        const count = await sessions.revokeSessions(trx, tenant.id, now, 'single_session', user.id);
-        if (count > 0) await audit.append(trx, tenant.id, { action: 'auth.sessions.revoked', actor, target: { type: 'user', id: user.id }, details: { reason: 'single_session', count } });
-      }
-      await sessions.insertSession(trx, { tenant_id: tenant.id, id: sessionId, user_id: user.id, token_hash: hashToken(token), created_at: now, last_seen_at: now, idle_expires_at: Math.min(now + idleMs, expiresAt), expires_at: expiresAt, revoked_at: null, revoked_reason: null, ip, idle_timeout_ms: idleMs });
-      await users.recordLogin(trx, tenant.id, user.id, now);
-      await audit.append(trx, tenant.id, { action: 'auth.login.succeeded', actor: { ...actor, sessionId }, target: { type: 'session', id: sessionId }, details: { username } });
-    });
-    return { token, expiresAt: new Date(expiresAt).toISOString(), idleTimeoutSeconds: idleMs / 1000 };
+    await clearFailedLogins(trx, user);
+    if (policy.singleSession) {
+      const count = await sessions.revokeSessions(trx, tenant.id, now, 'single_session', user.id);
+      if (count > 0) await audit.append(trx, tenant.id, { action: 'auth.sessions.revoked', actor, target: { type: 'user', id: user.id }, details: { reason: 'single_session', count } });
+    }
+    await sessions.insertSession(trx, { tenant_id: tenant.id, id: sessionId, user_id: user.id, token_hash: hashToken(token), created_at: now, last_seen_at: now, idle_expires_at: Math.min(now + idleMs, expiresAt), expires_at: expiresAt, revoked_at: null, revoked_reason: null, ip, idle_timeout_ms: idleMs, restriction });
+    await users.recordLogin(trx, tenant.id, user.id, now);
+    // Password logins keep their original details; other methods say which they were.
+    const details = { username: user.username, ...(input.method === 'password' ? {} : { method: input.method }), ...input.details };
+    await audit.append(trx, tenant.id, { action: 'auth.login.succeeded', actor: { ...actor, sessionId }, target: { type: 'session', id: sessionId }, details });
+    if (restriction) await audit.append(trx, tenant.id, { action: 'auth.session.restricted', actor: { ...actor, sessionId }, target: { type: 'session', id: sessionId }, details: { restriction, owed: input.owed ?? [restriction] } });
+    return { token, sessionId, expiresAt: new Date(expiresAt).toISOString(), idleTimeoutSeconds: idleMs / 1000 };
   }
 
   /** Resolves a session token on every request: revocation, suspension and expiry act on the next one. */
@@ -201,8 +267,8 @@ export function createAuthService(deps: {
     if (now - row.last_seen_at >= TOUCH_INTERVAL_MS) {
       await sessions.touchSession(db, row.tenant_id, row.id, now, Math.min(now + (row.idle_timeout_ms ?? LEGACY_IDLE_MS), row.expires_at));
     }
-    const actor: Actor = { kind: 'user', tenantId: row.tenant_id, id: row.user_id, ip, sessionId: row.id };
-    const roles = rows.flatMap((r) => (r.role ? [r.role] : [])).sort();
+    const actor: Actor = { kind: 'user', tenantId: row.tenant_id, id: row.user_id, ip, sessionId: row.id, ...(row.restriction ? { restriction: row.restriction } : {}) };
+    const roles = [...new Set(rows.flatMap((r) => [r.role, r.group_role]).filter((role): role is string => role !== null))].sort();
     principals.set(actor, { user: { id: row.user_id, username: row.username, email: row.email, roles }, tenant: { id: row.tenant_id, slug: row.tenant_slug } });
     return actor;
   }
@@ -225,14 +291,19 @@ export function createAuthService(deps: {
       await auditFailure(tenantId, 'auth.password.change_failed', actor, { reason: 'wrong_password' });
       throw unauthenticated('INVALID_CREDENTIALS', 'The current password is wrong.');
     }
-    const problem = passwordProblem(input.newPassword, await readSecurityPolicy(db, tenantId));
+    const policy = await readSecurityPolicy(db, tenantId);
+    const problem = passwordProblem(input.newPassword, policy);
     if (problem) throw invalid('PASSWORD_POLICY', problem);
-    if (await verifyPassword(user.password_hash, input.newPassword)) throw invalid('PASSWORD_POLICY', 'Choose a password different from the current one.');
+    // A change must change the password, whatever the history: the current one always counts.
+    const remembered = Math.max(policy.passwordHistory, 1);
+    if (await isRecentPassword(db, user, input.newPassword, remembered)) throw passwordReused(remembered);
     const passwordHash = await hashPassword(input.newPassword);
     await db.transaction().execute(async (trx) => {
+      await recordReplacedPassword(trx, user, policy.passwordHistory, clock.now());
       await users.activateUser(trx, tenantId, user.id, passwordHash, clock.now());
       const ended = await sessions.revokeSessions(trx, tenantId, clock.now(), 'password_changed', user.id, actor.sessionId);
       await audit.append(trx, tenantId, { action: 'auth.password.changed', actor, target: { type: 'user', id: user.id }, details: { otherSessionsEnded: ended } });
+      await liftRestriction(trx, audit, actor, 'password_change', null);
     });
   }
 
@@ -248,7 +319,7 @@ export function createAuthService(deps: {
       .where('u.id', '=', actor.id)
       .executeTakeFirst();
     if (!row) throw new DomainError('UNAUTHENTICATED', 'The user no longer exists.', 'unauthenticated');
-    const roles = await users.rolesOf(db, row.tenant_id, row.id);
+    const roles = await effectiveRoles(row.tenant_id, row.id);
     return { user: { id: row.id, username: row.username, email: row.email, roles }, tenant: { id: row.tenant_id, slug: row.slug } };
   }
 
@@ -265,11 +336,31 @@ export function createAuthService(deps: {
     return { user: { id: admin.id, username: admin.username }, activation };
   }
 
+  /** The tenant of any tenant-plane caller (user or client), as the token check already read it when it could. */
+  async function tenantOf(actor: Actor): Promise<{ id: string; slug: string }> {
+    const known = principals.get(actor)?.tenant;
+    if (known) return known;
+    const row = await db.selectFrom('tenants').select(['id', 'slug']).where('id', '=', actor.tenantId ?? '').executeTakeFirst();
+    if (!row) throw unauthenticated('UNAUTHENTICATED', 'The tenant no longer exists.');
+    return row;
+  }
+
+  /** A user's roles, granted directly and through their groups, sorted and without repeats. */
+  async function effectiveRoles(tenantId: string, userId: string): Promise<string[]> {
+    return [...new Set((await roleSourcesOf(db, tenantId, userId)).map((r) => r.role))].sort();
+  }
+
+  /** What a set of roles grants in a tenant; custom roles are read (and cached) only when one is among them. */
+  async function permissionsOfRoles(tenantId: string, roles: readonly string[]): Promise<Set<Permission>> {
+    if (allBuiltIn(roles)) return permissionsOf(roles);
+    return permissionsOf(roles, await customRoles.resolve(tenantId, () => customRoleMap(db, tenantId), () => true));
+  }
+
   /** Whether the caller's roles grant a permission; the roles came with this request's token check. */
   async function hasPermission(actor: Actor, permission: string): Promise<boolean> {
     if (actor.kind !== 'user' || !actor.tenantId) return false;
-    const roles = principals.get(actor)?.user.roles ?? (await users.rolesOf(db, actor.tenantId, actor.id));
-    return permissionsOf(roles).has(permission as Permission);
+    const roles = principals.get(actor)?.user.roles ?? (await effectiveRoles(actor.tenantId, actor.id));
+    return (await permissionsOfRoles(actor.tenantId, roles)).has(permission as Permission);
   }
 
   /** Revokes every session of a tenant in the caller's transaction (suspension); audited in the tenant's chain. */
@@ -279,6 +370,6 @@ export function createAuthService(deps: {
     return count;
   }
 
-  return { provisionAdmin, issueActivation, reissueAdminActivation, activate, login, authenticate, logout, changePassword, me, hasPermission, revokeTenantSessions };
+  return { provisionAdmin, issueActivation, reissueAdminActivation, activate, login, openSession, authenticate, logout, changePassword, me, tenantOf, hasPermission, permissionsOfRoles, effectiveRoles, revokeTenantSessions };
 }
 export type AuthService = ReturnType<typeof createAuthService>;

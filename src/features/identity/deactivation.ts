@@ -2,6 +2,7 @@ import type { Actor } from '../../platform/actor.js';
 import type { AuditLog } from '../../platform/audit/audit-log.js';
 import type { Clock } from '../../platform/clock.js';
 import type { DbOrTx } from '../../platform/db/database.js';
+import type { Signals } from '../../platform/signals/signals.js';
 import * as activations from './activation.store.js';
 import * as sessions from './sessions.store.js';
 import * as users from './users.store.js';
@@ -12,9 +13,11 @@ export type DeactivationStep = (trx: DbOrTx, actor: Actor, tenantId: string, use
 /**
  * The one deactivation path (PATCH status=inactive, DELETE, SCIM, the inactivity job): in the caller's
  * transaction it marks the user inactive, revokes every session, voids pending activation tokens, runs the
- * steps later features register, and audits each. The next request with any of the user's tokens fails.
+ * steps later features register, audits each, and publishes the user.deactivated signal (delivered to every node
+ * at commit) for what lives outside the database: live SSH sessions, console sockets. The next request with any of
+ * the user's tokens fails.
  */
-export function createDeactivation(deps: { audit: AuditLog; clock: Clock; steps?: DeactivationStep[] }) {
+export function createDeactivation(deps: { audit: AuditLog; clock: Clock; signals: Pick<Signals, 'publish'>; steps?: DeactivationStep[] }) {
   return async function deactivate(trx: DbOrTx, actor: Actor, tenantId: string, userId: string, reason: string) {
     const now = deps.clock.now();
     await users.updateUser(trx, tenantId, userId, { status: 'inactive' }, now);
@@ -25,6 +28,7 @@ export function createDeactivation(deps: { audit: AuditLog; clock: Clock; steps?
     const effects: Record<string, number> = { sessionsRevoked: revoked };
     for (const step of deps.steps ?? []) Object.assign(effects, await step(trx, actor, tenantId, userId));
     await deps.audit.append(trx, tenantId, { action: 'user.deactivated', actor, target, details: { reason, ...effects } });
+    await deps.signals.publish(trx, { kind: 'user.deactivated', tenantId, subject: target });
     return effects;
   };
 }

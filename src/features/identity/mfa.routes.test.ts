@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, bearer, createTestApp, type TestApp } from '../../../test/support/app.js';
 import { dialects } from '../../../test/support/databases.js';
+import { activeUser } from '../../../test/support/users.js';
 
 const OATHTOOL = '/usr/bin/oathtool';
 const present = existsSync(OATHTOOL);
@@ -99,5 +100,21 @@ describe.skipIf(!present).each(dialects)('TOTP second factor on %s', (dialect) =
     expect((await post('/auth/mfa/totp/disable', session, { password: ADMIN_PASSWORD })).statusCode).toBe(204);
     expect((await login('mfa-off', user.username)).statusCode).toBe(200);
     expect((await post('/auth/mfa/totp/disable', session, { password: ADMIN_PASSWORD })).json().error.code).toBe('MFA_NOT_ENROLLED');
+  });
+  it("an administrator resets a lost authenticator: the user's sessions end and they log in without a code; others' users answer 404", async () => {
+    const user = await enrolled('mfa-reset');
+    const session = (await login('mfa-reset', user.username, oathtool(user.secret, t.clock.now()))).json().token as string;
+    const helpdesk = await activeUser(t, user, 'helpdesk', ['security-admin']);
+    const plain = await activeUser(t, user, 'plain-user');
+    const userId = (await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(session) })).json().user.id as string;
+    expect((await post(`/users/${userId}/mfa/reset`, plain.token)).json().error.code).toBe('FORBIDDEN');
+    const stranger = await t.tenantWithAdmin('mfa-reset-other');
+    expect((await post(`/users/${userId}/mfa/reset`, stranger.token)).json().error.code).toBe('USER_NOT_FOUND');
+    expect((await post(`/users/${userId}/mfa/reset`, helpdesk.token)).statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(session) })).statusCode).toBe(401);
+    expect((await login('mfa-reset', user.username)).statusCode).toBe(200);
+    expect((await post(`/users/${userId}/mfa/reset`, helpdesk.token)).json().error.code).toBe('MFA_NOT_ENROLLED');
+    const event = await t.runtime.database.db.selectFrom('audit_events').select(['details']).where('tenant_id', '=', user.id).where('action', '=', 'auth.mfa.reset').executeTakeFirstOrThrow();
+    expect(JSON.parse(event.details)).toEqual({ sessionsEnded: 2 });
   });
 });

@@ -5,10 +5,14 @@ import type { AuditLog } from '../../platform/audit/audit-log.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Keyring } from '../../platform/crypto/keyring.js';
 import type { Db, DbOrTx } from '../../platform/db/database.js';
-import { conflict, invalid, unauthenticated } from '../../platform/errors.js';
+import { conflict, invalid, notFound, unauthenticated } from '../../platform/errors.js';
+import { isId } from '../../platform/ids.js';
+import { revokeSessions } from './sessions.store.js';
 import { verifyPassword } from './passwords.js';
 import * as store from './mfa.store.js';
 import * as users from './users.store.js';
+import { readSecurityPolicy } from './security-policy.store.js';
+import { liftRestriction, mfaRequiredFor, restrictionAfterEnrolment } from './session-restriction.js';
 
 const PERIOD_MS = 30_000;
 const RECOVERY_CODES = 10;
@@ -36,7 +40,14 @@ function matchingStep(secret: string, code: string, now: number): number | null 
 }
 
 /** TOTP second factor (RFC 6238, any authenticator app) with single-use recovery codes. */
-export function createMfaService(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring }) {
+export function createMfaService(deps: {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  keyring: Keyring;
+  /** What a user's roles grant (the tenant's policy may require a second factor of administrators). */
+  permissionsOfUser: (tenantId: string, userId: string) => Promise<Iterable<string>>;
+}) {
   const { db, audit, clock, keyring } = deps;
   const sealContext = (tenantId: string, userId: string) => ({ tenantId, entity: 'mfa_totp', id: userId, field: 'secret' });
   const secretOf = async (tenantId: string, userId: string, sealed: string) => (await keyring.open(db, sealContext(tenantId, userId), sealed)).toString('utf8');
@@ -63,10 +74,13 @@ export function createMfaService(deps: { db: Db; audit: AuditLog; clock: Clock; 
     const step = matchingStep(await secretOf(tenantId, actor.id, row.secret_sealed), code, clock.now());
     if (step === null) throw invalid('MFA_CODE_INVALID', 'The code does not match. Check the time on your device and enter the current 6-digit code.');
     const codes = Array.from({ length: RECOVERY_CODES }, recoveryCode);
+    // A session restricted until enrolment is lifted with it (or moves on to an expired password's change).
+    const next = actor.restriction === 'mfa_enrolment' ? await restrictionAfterEnrolment(db, tenantId, actor.id, clock.now()) : null;
     await db.transaction().execute(async (trx) => {
       if (!(await store.advanceStep(trx, tenantId, actor.id, step, clock.now()))) throw invalid('MFA_CODE_INVALID', 'That code was already used; wait for the next one.');
       await store.replaceRecoveryCodes(trx, tenantId, actor.id, codes.map(recoveryHash));
       await audit.append(trx, tenantId, { action: 'auth.mfa.enrolled', actor, target: { type: 'user', id: actor.id } });
+      await liftRestriction(trx, audit, actor, 'mfa_enrolment', next);
     });
     return { recoveryCodes: codes };
   }
@@ -78,9 +92,30 @@ export function createMfaService(deps: { db: Db; audit: AuditLog; clock: Clock; 
     if (!(await verifyPassword(user?.password_hash ?? null, password))) throw unauthenticated('INVALID_CREDENTIALS', 'The password is wrong.');
     const row = await store.findTotp(db, tenantId, actor.id);
     if (!row?.confirmed_at) throw conflict('MFA_NOT_ENROLLED', 'No authenticator is set up.');
+    if (await mfaRequiredFor(await readSecurityPolicy(db, tenantId), () => deps.permissionsOfUser(tenantId, actor.id))) {
+      await db.transaction().execute((trx) => audit.append(trx, tenantId, { action: 'auth.mfa.disable_refused', actor, outcome: 'failure', target: { type: 'user', id: actor.id } }));
+      throw conflict('MFA_REQUIRED_BY_POLICY', "Your tenant's security policy (mfaRequired) requires a second factor of you, so the authenticator cannot be removed. If you lost the device, log in with a recovery code; to replace it, ask a tenant administrator.");
+    }
     await db.transaction().execute(async (trx) => {
       await store.deleteMfa(trx, tenantId, actor.id);
       await audit.append(trx, tenantId, { action: 'auth.mfa.disabled', actor, target: { type: 'user', id: actor.id } });
+    });
+  }
+
+  /**
+   * An administrator removes a user's authenticator (a lost or replaced phone): the user's sessions end, and where
+   * the policy asks for a second factor they enrol again at their next login.
+   */
+  async function resetFor(actor: Actor, userId: string) {
+    const tenantId = actor.tenantId!;
+    await db.transaction().execute(async (trx) => {
+      const user = isId(userId) ? await users.findUserById(trx, tenantId, userId) : undefined;
+      if (!user) throw notFound('USER_NOT_FOUND', `No user ${userId} in this tenant.`);
+      const row = await store.findTotp(trx, tenantId, userId);
+      if (!row?.confirmed_at) throw conflict('MFA_NOT_ENROLLED', 'This user has no authenticator set up.');
+      await store.deleteMfa(trx, tenantId, userId);
+      const ended = await revokeSessions(trx, tenantId, clock.now(), 'mfa_reset', userId);
+      await audit.append(trx, tenantId, { action: 'auth.mfa.reset', actor, target: { type: 'user', id: userId }, details: { sessionsEnded: ended } });
     });
   }
 
@@ -102,6 +137,6 @@ export function createMfaService(deps: { db: Db; audit: AuditLog; clock: Clock; 
     return 'recovery';
   }
 
-  return { enroll, confirm, disable, isEnrolled, verifyLogin };
+  return { enroll, confirm, disable, resetFor, isEnrolled, verifyLogin };
 }
 export type MfaService = ReturnType<typeof createMfaService>;

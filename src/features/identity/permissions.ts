@@ -3,13 +3,24 @@ export const permissionCatalogue = {
   'identity.users.read': 'See users, their roles and their effective permissions.',
   'identity.users.write': "Create users, change their profiles and roles, and reset their passwords.",
   'identity.users.deactivate': 'Deactivate, reactivate and delete users (every session of a deactivated user ends).',
-  'identity.roles.read': 'See the built-in roles and what they grant.',
+  'identity.roles.read': 'See the built-in and custom roles and what they grant.',
+  'identity.roles.write': 'Create, change and delete custom roles.',
+  'identity.groups.read': 'See groups, their members and the roles they confer.',
+  'identity.groups.write': 'Create, change and delete groups, their members and their roles.',
+  'identity.role-grants.read': 'See role grants waiting for a second administrator (four-eyes).',
+  'identity.role-grants.decide': "Approve or deny another administrator's role grant (four-eyes); never one's own.",
+  'identity.clients.read': 'See API clients (applications using the client credentials grant), their scopes and allowed ranges; never their secrets.',
+  'identity.clients.write': 'Create, change, deactivate and delete API clients and rotate their secrets (only with scopes one holds oneself).',
   'settings.security.read': "See the tenant's security policy.",
   'settings.security.write': "Change the tenant's security policy (passwords, lockout, sessions, inactivity).",
   'settings.network.read': "See the tenant's network allowlist.",
   'settings.network.write': 'Replace the network allowlist (every login and request of the tenant must come from it).',
   'settings.focal-points.read': "See the tenant's focal points: the contacts reached about incidents, maintenance and other topics.",
   'settings.focal-points.write': "Add, change and remove the tenant's focal points.",
+  'settings.scim.read': "See whether the tenant has a SCIM provisioning token, when it was created and last used; never the token.",
+  'settings.scim.write': "Create (replacing the previous one) and revoke the tenant's SCIM provisioning token, with which an identity provider creates, changes and deactivates users and group memberships.",
+  'settings.sso.read': "See the tenant's single sign-on (OpenID Connect) settings; never the client secret.",
+  'settings.sso.write': 'Change single sign-on: identity provider, group mapping, just-in-time provisioning, SSO only and its break-glass accounts.',
   'audit.events.read': "Read the tenant's audit events.",
 } as const;
 
@@ -21,17 +32,36 @@ const all = Object.keys(permissionCatalogue) as Permission[];
 /** Built-in roles and the permissions they grant; features add theirs to the catalogue as they land. */
 export const builtInRoles: Record<string, { description: string; permissions: Permission[] }> = {
   'tenant-admin': { description: 'Everything in the tenant.', permissions: all },
-  'security-admin': { description: 'Users, roles and security settings; the audit trail.', permissions: ['identity.users.read', 'identity.users.write', 'identity.users.deactivate', 'identity.roles.read', 'settings.security.read', 'settings.security.write', 'settings.network.read', 'settings.network.write', 'settings.focal-points.read', 'settings.focal-points.write', 'audit.events.read'] },
+  'security-admin': { description: 'Users, groups, roles and security settings; the audit trail.', permissions: ['identity.users.read', 'identity.users.write', 'identity.users.deactivate', 'identity.roles.read', 'identity.roles.write', 'identity.groups.read', 'identity.groups.write', 'identity.role-grants.read', 'identity.role-grants.decide', 'identity.clients.read', 'identity.clients.write', 'settings.security.read', 'settings.security.write', 'settings.network.read', 'settings.network.write', 'settings.focal-points.read', 'settings.focal-points.write', 'settings.scim.read', 'settings.scim.write', 'settings.sso.read', 'settings.sso.write', 'audit.events.read'] },
   'vault-admin': { description: 'Devices, credentials and access policies.', permissions: ['identity.users.read', 'identity.roles.read'] },
   approver: { description: 'Approves or denies access requests.', permissions: ['identity.users.read'] },
-  auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'settings.security.read', 'settings.network.read', 'settings.focal-points.read', 'audit.events.read'] },
+  auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'identity.role-grants.read', 'identity.clients.read', 'settings.security.read', 'settings.network.read', 'settings.focal-points.read', 'settings.scim.read', 'settings.sso.read', 'audit.events.read'] },
   user: { description: 'Uses the credentials access policies grant them.', permissions: [] },
 };
 
+/** A tenant's custom roles by name, each with the permissions it grants. */
+export type CustomRoles = ReadonlyMap<string, readonly string[]>;
 
-/** The union of what a set of roles grants. */
-export function permissionsOf(roles: readonly string[]): Set<Permission> {
+/** The union of what a set of roles grants; a role neither built in nor among the custom ones grants nothing. */
+export function permissionsOf(roles: readonly string[], custom: CustomRoles = new Map()): Set<Permission> {
   const granted = new Set<Permission>();
-  for (const role of roles) for (const permission of builtInRoles[role]?.permissions ?? []) granted.add(permission);
+  for (const role of roles) {
+    for (const permission of builtInRoles[role]?.permissions ?? custom.get(role) ?? []) if (permission in permissionCatalogue) granted.add(permission as Permission);
+  }
   return granted;
 }
+
+/** Whether a set of permissions administers the tenant: anything that changes or deactivates (four-eyes and MFA policy use this). */
+export function isAdministrative(permissions: Iterable<string>): boolean {
+  for (const permission of permissions) if (/\.(write|deactivate|decide)$/.test(permission)) return true;
+  return false;
+}
+
+/** Whether a role administers the tenant: a built-in *-admin role, or a custom role with an administrative permission. */
+export function isAdminRole(role: string, custom: CustomRoles): boolean {
+  if (role in builtInRoles) return role.endsWith('-admin');
+  return isAdministrative(custom.get(role) ?? []);
+}
+
+/** Whether every role in the list is built in (then no custom role needs loading). */
+export const allBuiltIn = (roles: readonly string[]) => roles.every((role) => role in builtInRoles);

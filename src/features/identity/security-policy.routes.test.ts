@@ -1,3 +1,4 @@
+import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, bearer, createTestApp, type TestApp } from '../../../test/support/app.js';
 import { dialects } from '../../../test/support/databases.js';
@@ -32,11 +33,50 @@ describe.each(dialects)('the security policy on %s', (dialect) => {
     return { id: user.id, token: (await login('policy-a', username)).json().token as string };
   }
 
-  it('ships careful defaults', async () => {
-    expect((await call('GET', '/settings/security', admin.token)).json()).toEqual({
-      passwordMinLength: 12, passwordRequireClasses: 0, lockoutThreshold: 5, lockoutMinutes: 15,
+  it('ships careful defaults, read by an admin who first had to enrol a second factor', async () => {
+    const fresh = await t.tenantWithAdmin('policy-defaults', { policyDefaults: true });
+    expect((await call('GET', '/settings/security', fresh.token)).json().error.code).toBe('MFA_ENROLMENT_REQUIRED');
+    const { secret } = (await call('POST', '/auth/mfa/totp/enroll', fresh.token)).json();
+    const code = new TOTP({ secret: Secret.fromBase32(secret) }).generate({ timestamp: t.clock.now() });
+    expect((await call('POST', '/auth/mfa/totp/confirm', fresh.token, { code })).statusCode).toBe(200);
+    expect((await call('GET', '/settings/security', fresh.token)).json()).toEqual({
+      passwordMinLength: 12, passwordRequireClasses: 0, lockoutThreshold: 5, lockoutMinutes: 30,
       sessionIdleMinutes: 30, sessionMaxHours: 12, singleSession: false, inactivityDisableDays: 90,
+      passwordHistory: 5, passwordMaxAgeDays: 90, mfaRequired: 'admins', fourEyesRoleGrants: false,
     });
+  });
+
+  it('refuses out-of-range history, age and MFA settings with VALIDATION_FAILED naming the field and its range', async () => {
+    const cases: [object, string, string][] = [
+      [{ passwordHistory: 25 }, 'passwordHistory', '0 (no history) to 24'],
+      [{ passwordHistory: -1 }, 'passwordHistory', '0 (no history) to 24'],
+      [{ passwordHistory: 2.5 }, 'passwordHistory', 'int'],
+      [{ passwordMaxAgeDays: 3651 }, 'passwordMaxAgeDays', '0 (never expires) or 1 to 3650'],
+      [{ passwordMaxAgeDays: -1 }, 'passwordMaxAgeDays', '0 (never expires) or 1 to 3650'],
+      [{ passwordMaxAgeDays: '90' }, 'passwordMaxAgeDays', 'number'],
+      [{ mfaRequired: 'sometimes' }, 'mfaRequired', '"none", "admins"'],
+      [{ mfaRequired: true }, 'mfaRequired', '"none", "admins"'],
+    ];
+    for (const [patch, field, says] of cases) {
+      const res = await call('PUT', '/settings/security', admin.token, patch);
+      expect(res.statusCode, JSON.stringify(patch)).toBe(400);
+      expect(res.json().error.code).toBe('VALIDATION_FAILED');
+      expect(res.json().error.details.issues).toEqual([{ path: `body.${field}`, message: expect.stringContaining(says) }]);
+    }
+    expect((await call('GET', '/settings/security', admin.token)).json()).toMatchObject({ passwordHistory: 5, passwordMaxAgeDays: 90, mfaRequired: 'none' });
+  });
+
+  it('the new fields take every value of their range, and their changes are audited like the others', async () => {
+    for (const patch of [{ passwordHistory: 0 }, { passwordHistory: 24 }, { passwordMaxAgeDays: 0 }, { passwordMaxAgeDays: 3650 }, { passwordMaxAgeDays: 1 }, { mfaRequired: 'all' }, { mfaRequired: 'admins' }]) {
+      expect(await setPolicy(patch)).toMatchObject(patch);
+    }
+    await setPolicy({ passwordHistory: 7, passwordMaxAgeDays: 60, mfaRequired: 'none' });
+    const events = await t.runtime.database.db.selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).where('action', '=', 'settings.security.updated').orderBy('seq').execute();
+    expect(JSON.parse(events.at(-1)!.details)).toEqual({
+      fields: ['passwordHistory', 'passwordMaxAgeDays', 'mfaRequired'],
+      values: ['passwordHistory=7', 'passwordMaxAgeDays=60', 'mfaRequired=none'],
+    });
+    await setPolicy({ passwordHistory: 5, passwordMaxAgeDays: 90 });
   });
 
   it('an auditor reads the policy but cannot change it; a plain user cannot read it', async () => {

@@ -9,8 +9,8 @@ export async function insertSession(db: DbOrTx, row: SessionTable): Promise<void
 }
 
 /**
- * The hot path of every request: one indexed read of the session with its user, tenant and roles (a row per
- * role), compiled once. Everything a request needs to know about its caller comes from this one query.
+ * The hot path of every request: one indexed read of the session with its user, tenant and roles (direct and
+ * through groups; a row per combination), compiled once. Everything a request needs to know about its caller comes from this one query.
  */
 export const findSessionByHash = prepareQuery(1, (db: Db, tokenHash: string) =>
   db
@@ -18,10 +18,13 @@ export const findSessionByHash = prepareQuery(1, (db: Db, tokenHash: string) =>
     .innerJoin('users as u', (j) => j.onRef('u.tenant_id', '=', 's.tenant_id').onRef('u.id', '=', 's.user_id'))
     .innerJoin('tenants as t', 't.id', 's.tenant_id')
     .leftJoin('user_roles as r', (j) => j.onRef('r.tenant_id', '=', 's.tenant_id').onRef('r.user_id', '=', 's.user_id'))
+    // Roles through groups: a row per (direct role × group role); a few rows for real users, deduplicated by the caller.
+    .leftJoin('group_members as gm', (j) => j.onRef('gm.tenant_id', '=', 's.tenant_id').onRef('gm.user_id', '=', 's.user_id'))
+    .leftJoin('group_roles as gr', (j) => j.onRef('gr.tenant_id', '=', 'gm.tenant_id').onRef('gr.group_id', '=', 'gm.group_id'))
     .leftJoin('tenant_settings as n', (j) => j.onRef('n.tenant_id', '=', 's.tenant_id').on('n.key', '=', NETWORK_KEY))
     .select([
-      's.tenant_id', 's.id', 's.user_id', 's.last_seen_at', 's.idle_expires_at', 's.expires_at', 's.revoked_at', 's.idle_timeout_ms',
-      'u.status as user_status', 'u.username', 'u.email', 't.status as tenant_status', 't.slug as tenant_slug', 'r.role', 'n.value as network_policy',
+      's.tenant_id', 's.id', 's.user_id', 's.last_seen_at', 's.idle_expires_at', 's.expires_at', 's.revoked_at', 's.idle_timeout_ms', 's.restriction',
+      'u.status as user_status', 'u.username', 'u.email', 't.status as tenant_status', 't.slug as tenant_slug', 'r.role', 'gr.role as group_role', 'n.value as network_policy',
     ])
     .where('s.token_hash', '=', tokenHash),
 );

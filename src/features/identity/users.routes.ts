@@ -3,7 +3,7 @@ import type { HttpApp } from '../../platform/http/create-app.js';
 import { actorOf } from '../../platform/http/authenticate.js';
 import { errorResponse } from './auth.schemas.js';
 import type { UserService } from './users.service.js';
-import { activationView, createUserBody, listUsersQuery, patchUserBody, userParams, userView } from './users.schemas.js';
+import { activationView, createUserBody, listUsersQuery, patchUserBody, pendingGrantField, userParams, userView } from './users.schemas.js';
 
 const security = [{ tenantToken: [] }];
 const errors = { 400: errorResponse, 403: errorResponse, 404: errorResponse, 409: errorResponse };
@@ -14,7 +14,7 @@ export function registerUserRoutes(app: HttpApp, deps: { users: UserService }): 
 
   app.post('/users', {
     config: { permission: 'identity.users.write' },
-    schema: { tags: ['users'], summary: 'Create a user, pending activation', security, body: createUserBody, response: { 201: z.object({ user: userView, activation: activationView }), ...errors } },
+    schema: { tags: ['users'], summary: 'Create a user, pending activation', security, body: createUserBody, response: { 201: z.object({ user: userView, activation: activationView, pendingGrant: pendingGrantField }), ...errors } },
   }, async (request, reply) => reply.status(201).send(await users.create(actorOf(request), request.body)));
 
   app.get('/users', {
@@ -29,13 +29,13 @@ export function registerUserRoutes(app: HttpApp, deps: { users: UserService }): 
 
   app.get('/users/:id/permissions', {
     config: { permission: 'identity.users.read' },
-    schema: { tags: ['users'], summary: "A user's effective permissions", security, params: userParams, response: { 200: z.object({ userId: z.string(), roles: z.array(z.string()), permissions: z.array(z.string()) }), ...errors } },
+    schema: { tags: ['users'], summary: "A user's effective permissions: roles held directly and through groups", security, params: userParams, response: { 200: z.object({ userId: z.string(), roles: z.array(z.string()), sources: z.array(z.object({ role: z.string(), via: z.string().nullable() })), permissions: z.array(z.string()) }), ...errors } },
   }, async (request) => users.effectivePermissions(actorOf(request), request.params.id));
 
   app.patch('/users/:id', {
     config: { permission: 'identity.users.write' },
-    schema: { tags: ['users'], summary: 'Change profile, roles or status (status "inactive" deactivates)', security, params: userParams, body: patchUserBody, response: { 200: z.object({ user: userView }), ...errors } },
-  }, async (request) => ({ user: await users.update(actorOf(request), request.params.id, request.body) }));
+    schema: { tags: ['users'], summary: 'Change profile, roles or status (status "inactive" deactivates)', security, params: userParams, body: patchUserBody, response: { 200: z.object({ user: userView, pendingGrant: pendingGrantField }), ...errors } },
+  }, async (request) => users.update(actorOf(request), request.params.id, request.body));
 
   app.delete('/users/:id', {
     config: { permission: 'identity.users.deactivate' },

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { builtInRoles } from './permissions.js';
+import { grantableRoleName, grantView } from './roles.schemas.js';
 
-const roleNames = Object.keys(builtInRoles) as [string, ...string[]];
-/** A built-in role name. */
-export const roleName = z.enum(roleNames, { error: `A role is one of: ${roleNames.join(', ')}.` });
+/** A role granted to a user: built in or one of the tenant's custom roles (the service checks it exists). */
+export const roleName = grantableRoleName;
 
 /** Login names: lower-case letters, digits and . _ @ + - (an email address fits). */
 export const usernameField = z
@@ -60,3 +59,6 @@ export const userView = z.object({
 });
 
 export const activationView = z.object({ token: z.string(), expiresAt: z.string(), url: z.string() });
+
+/** Present when four-eyes deferred an administrative role to a second administrator. */
+export const pendingGrantField = grantView.nullable().optional();

@@ -7,7 +7,8 @@ import { conflict, forbidden, notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
 import type { AuthService } from './auth.service.js';
 import type { Deactivate } from './deactivation.js';
-import { permissionsOf } from './permissions.js';
+import type { GrantView, RoleGrants } from './role-grants.service.js';
+import { roleSourcesOf } from './roles.store.js';
 import type { CreateUserInput, ListUsersQuery, PatchUserInput } from './users.schemas.js';
 import * as activations from './activation.store.js';
 import * as users from './users.store.js';
@@ -21,7 +22,8 @@ function toView(row: UserTable, roles: string[]) {
 const userNotFound = (id: string) => notFound('USER_NOT_FOUND', `No user ${id} in this tenant.`);
 
 /** User administration within a tenant; every change is audited and deactivation runs the one shared path. */
-export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock; auth: Pick<AuthService, 'issueActivation' | 'me' | 'hasPermission'>; deactivate: Deactivate }) {
+export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock; auth: Pick<AuthService, 'issueActivation' | 'tenantOf' | 'permissionsOfRoles'>; can: (actor: Actor, permission: string) => boolean | Promise<boolean>; deactivate: Deactivate; grants: RoleGrants }) {
+  const { grants } = deps;
   const { db, audit, clock } = deps;
   const tenantOf = (actor: Actor) => actor.tenantId!;
 
@@ -42,18 +44,22 @@ export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock;
 
   /** Creates a user pending activation and answers a one-time activation token (72 h). */
   async function create(actor: Actor, input: CreateUserInput) {
-    const tenant = (await deps.auth.me(actor)).tenant;
+    const tenant = await deps.auth.tenantOf(actor);
     const taken = () => conflict('USER_EXISTS', `A user named ${input.username} already exists in this tenant.`);
     return db.transaction().execute(async (trx) => {
       if (await users.findUserByUsername(trx, tenant.id, input.username)) throw taken();
       const now = clock.now();
-      const roles = [...new Set(input.roles ?? ['user'])].sort();
-      const row: UserTable = { tenant_id: tenant.id, id: newId(now), username: input.username, email: input.email, display_name: input.displayName ?? null, status: 'pending', password_hash: null, created_at: now, updated_at: now, last_login_at: null, failed_logins: 0, locked_until: null };
+      const wanted = [...new Set(input.roles ?? ['user'])].sort();
+      await grants.assertCanGrant(trx, actor, wanted);
+      const waiting = await grants.needingApproval(trx, tenant.id, wanted);
+      const roles = wanted.filter((r) => !waiting.includes(r));
+      const row: UserTable = { tenant_id: tenant.id, id: newId(now), username: input.username, email: input.email, display_name: input.displayName ?? null, status: 'pending', password_hash: null, created_at: now, updated_at: now, last_login_at: null, failed_logins: 0, locked_until: null, password_changed_at: null };
       await users.insertUser(trx, row, roles).catch((error) => {
         throw isUniqueViolation(error) ? taken() : error;
       });
       await audit.append(trx, tenant.id, { action: 'user.created', actor, target: { type: 'user', id: row.id }, details: { username: row.username, roles } });
-      return { user: toView(row, roles), activation: await deps.auth.issueActivation(trx, tenant, row.id) };
+      const pendingGrant = waiting.length > 0 ? await grants.request(trx, actor, { type: 'user', id: row.id }, { kind: 'user.roles', roles: waiting }) : null;
+      return { user: toView(row, roles), activation: await deps.auth.issueActivation(trx, tenant, row.id), pendingGrant };
     });
   }
 
@@ -71,22 +77,29 @@ export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock;
     return toView(row, await users.rolesOf(db, row.tenant_id, row.id));
   }
 
-  /** What the user's roles grant, as the permission guard sees it. */
+  /** What the user's roles grant, directly and through groups, as the permission guard sees it. */
   async function effectivePermissions(actor: Actor, id: string) {
-    const user = await get(actor, id);
-    return { userId: user.id, roles: user.roles, permissions: [...permissionsOf(user.roles)].sort() };
+    const row = await load(db, actor, id);
+    const sources = (await roleSourcesOf(db, row.tenant_id, row.id)).sort((a, b) => a.role.localeCompare(b.role) || (a.via ?? '').localeCompare(b.via ?? ''));
+    const roles = [...new Set(sources.map((s) => s.role))].sort();
+    return { userId: row.id, roles, sources, permissions: [...(await deps.auth.permissionsOfRoles(row.tenant_id, roles))].sort() };
   }
 
   /** Changes profile, roles or status; status inactive runs the deactivation path, active reactivates (no old token revives). */
   async function update(actor: Actor, id: string, patch: PatchUserInput) {
     // Beyond the route's identity.users.write: a status change ends (or revives) a person's access.
-    if (patch.status !== undefined && !(await deps.auth.hasPermission(actor, 'identity.users.deactivate'))) {
+    if (patch.status !== undefined && !(await deps.can(actor, 'identity.users.deactivate'))) {
       throw forbidden('FORBIDDEN', 'Changing a status needs the permission identity.users.deactivate, which your roles do not grant.');
     }
     return db.transaction().execute(async (trx) => {
       const row = await load(trx, actor, id);
       const rolesBefore = await users.rolesOf(trx, row.tenant_id, row.id);
-      const rolesAfter = patch.roles ? [...new Set(patch.roles)].sort() : rolesBefore;
+      const wanted = patch.roles ? [...new Set(patch.roles)].sort() : rolesBefore;
+      const added = wanted.filter((r) => !rolesBefore.includes(r));
+      await grants.assertCanGrant(trx, actor, added);
+      // Under four-eyes, administrative roles wait for a second administrator; the rest applies now.
+      const waiting = await grants.needingApproval(trx, row.tenant_id, added);
+      const rolesAfter = wanted.filter((r) => !waiting.includes(r));
       const statusAfter = patch.status ?? row.status;
       if (patch.status === 'inactive' && row.id === actor.id) throw conflict('CANNOT_DEACTIVATE_SELF', 'You cannot deactivate your own account; ask another administrator.');
       if (patch.status === 'active' && row.status === 'pending') throw conflict('USER_PENDING', 'This user has not activated yet; they become active by activating.');
@@ -107,8 +120,9 @@ export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock;
         await users.updateUser(trx, row.tenant_id, row.id, { status: 'active', failed_logins: 0, locked_until: null }, now);
         await audit.append(trx, row.tenant_id, { action: 'user.reactivated', actor, target });
       }
+      const pendingGrant: GrantView | null = waiting.length > 0 ? await grants.request(trx, actor, { type: 'user', id: row.id }, { kind: 'user.roles', roles: waiting }) : null;
       const after = (await users.findUserById(trx, row.tenant_id, row.id))!;
-      return toView(after, rolesAfter);
+      return { user: toView(after, rolesAfter), pendingGrant };
     });
   }
 
@@ -126,7 +140,7 @@ export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock;
 
   /** A new activation token so the user can set a new password (their sessions end when they use it). */
   async function resetPassword(actor: Actor, id: string) {
-    const tenant = (await deps.auth.me(actor)).tenant;
+    const tenant = await deps.auth.tenantOf(actor);
     return db.transaction().execute(async (trx) => {
       const row = await load(trx, actor, id);
       if (row.status === 'inactive') throw conflict('USER_INACTIVE', 'Reactivate the user before resetting their password.');

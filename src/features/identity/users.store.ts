@@ -25,11 +25,11 @@ export async function rolesOf(db: DbOrTx, tenantId: string, userId: string): Pro
   return rows.map((r) => r.role);
 }
 
-/** Sets the password hash and makes a pending user active. */
+/** Sets the password hash (its age starts now) and makes a pending user active. */
 export async function activateUser(db: DbOrTx, tenantId: string, id: string, passwordHash: string, now: number): Promise<void> {
   await db
     .updateTable('users')
-    .set({ password_hash: passwordHash, status: 'active', updated_at: now })
+    .set({ password_hash: passwordHash, status: 'active', updated_at: now, password_changed_at: now })
     .where('tenant_id', '=', tenantId)
     .where('id', '=', id)
     .execute();
@@ -90,6 +90,12 @@ export async function setRoles(db: DbOrTx, tenantId: string, userId: string, rol
   if (roles.length > 0) await db.insertInto('user_roles').values(roles.map((role) => ({ tenant_id: tenantId, user_id: userId, role }))).execute();
 }
 
+/** Grants roles to a user (those they already hold are left as they are). */
+export async function addRoles(db: DbOrTx, tenantId: string, userId: string, roles: readonly string[]): Promise<void> {
+  if (roles.length === 0) return;
+  await db.insertInto('user_roles').values(roles.map((role) => ({ tenant_id: tenantId, user_id: userId, role }))).onConflict((oc) => oc.doNothing()).execute();
+}
+
 /** How many active tenant-admins the tenant has besides this user. */
 export async function countOtherActiveAdmins(db: DbOrTx, tenantId: string, userId: string): Promise<number> {
   const row = await db
@@ -106,7 +112,7 @@ export async function countOtherActiveAdmins(db: DbOrTx, tenantId: string, userI
 
 /** Removes a user and everything that belongs to them. */
 export async function deleteUser(db: DbOrTx, tenantId: string, id: string): Promise<void> {
-  for (const table of ['user_roles', 'sessions', 'activation_tokens'] as const) {
+  for (const table of ['user_roles', 'group_members', 'sessions', 'activation_tokens', 'mfa_totp', 'mfa_recovery_codes', 'sso_links', 'password_history'] as const) {
     await db.deleteFrom(table).where('tenant_id', '=', tenantId).where('user_id', '=', id).execute();
   }
   await db.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).execute();

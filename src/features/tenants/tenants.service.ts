@@ -2,6 +2,7 @@ import { SYSTEM_SCOPE, type Actor } from '../../platform/actor.js';
 import type { AuditLog } from '../../platform/audit/audit-log.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Keyring } from '../../platform/crypto/keyring.js';
+import type { Signals } from '../../platform/signals/signals.js';
 import { isUniqueViolation, type Db, type DbOrTx } from '../../platform/db/database.js';
 import type { TenantTable } from '../../platform/db/schema.js';
 import { conflict, notFound } from '../../platform/errors.js';
@@ -22,7 +23,7 @@ export async function findTenantRef(db: DbOrTx, slug: string) {
 }
 
 /** Provisioning and lifecycle of tenants: the operator's side of the split of duties. */
-export function createTenantService(deps: { db: Db; audit: AuditLog; keyring: Keyring; clock: Clock; identity: Pick<AuthService, 'provisionAdmin' | 'reissueAdminActivation' | 'revokeTenantSessions'> }) {
+export function createTenantService(deps: { db: Db; audit: AuditLog; keyring: Keyring; clock: Clock; identity: Pick<AuthService, 'provisionAdmin' | 'reissueAdminActivation' | 'revokeTenantSessions'>; signals: Pick<Signals, 'publish'> }) {
   const { db, audit, keyring, clock } = deps;
 
   /** A tenant by slug or id, or TENANT_NOT_FOUND. */
@@ -66,6 +67,7 @@ export function createTenantService(deps: { db: Db; audit: AuditLog; keyring: Ke
       await store.setTenantStatus(trx, row.id, status, now);
       if (status === 'suspended') await deps.identity.revokeTenantSessions(trx, actor, row.id, 'tenant_suspended');
       const action = status === 'suspended' ? 'tenant.suspended' : 'tenant.resumed';
+      await deps.signals.publish(trx, { kind: action, tenantId: row.id });
       // Tenant chain first, system chain second: every writer takes the head locks in this order.
       for (const scope of [row.id, SYSTEM_SCOPE]) {
         await audit.append(trx, scope, { action, actor, target: { type: 'tenant', id: row.id }, details: { slug: row.slug } });
@@ -96,6 +98,7 @@ export function createTenantService(deps: { db: Db; audit: AuditLog; keyring: Ke
       await keyring.destroyScopeKeys(trx, row.id);
       await store.deleteTenantData(trx, row.id);
       await audit.append(trx, SYSTEM_SCOPE, { action: 'tenant.deleted', actor, target: { type: 'tenant', id: row.id }, details: { slug: row.slug } });
+      await deps.signals.publish(trx, { kind: 'tenant.deleted', tenantId: row.id });
       return row;
     });
     keyring.forget(deleted.id);

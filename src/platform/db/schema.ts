@@ -1,3 +1,5 @@
+import type { SessionRestriction } from '../actor.js';
+
 /**
  * The shape of every table, as the migrations in src/migrations create it. Times are epoch milliseconds,
  * flags are 0/1 integers and structured values are JSON text, so one query runs on SQLite and PostgreSQL.
@@ -37,6 +39,13 @@ export interface UserTable {
   last_login_at: number | null;
   failed_logins: number;
   locked_until: number | null;
+  /** When the password was last set (migration 0007); null while none is set. Password age counts from it. */
+  password_changed_at: number | null;
+  /** The identity provider's id of the user when SCIM manages it (migration 0008; optional: rows written before it lack it). */
+  external_id?: string | null;
+  /** The name parts SCIM sends (migration 0008), kept so the identity provider reads back what it wrote. */
+  given_name?: string | null;
+  family_name?: string | null;
 }
 
 export interface UserRoleTable {
@@ -69,6 +78,8 @@ export interface SessionTable {
   ip: string | null;
   /** The tenant's idle timeout when the session opened; null for sessions older than that setting. */
   idle_timeout_ms: number | null;
+  /** What the session must do before anything else works (migration 0007); null for a normal session. */
+  restriction: SessionRestriction | null;
 }
 
 export interface TenantSettingTable {
@@ -106,6 +117,146 @@ export interface MfaRecoveryCodeTable {
   user_id: string;
   code_hash: string;
   used_at: number | null;
+}
+
+/** A tenant's group (migration 0005); external_id is the identity provider's id when SCIM or SSO manages it. */
+export interface GroupTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  external_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GroupMemberTable {
+  tenant_id: string;
+  group_id: string;
+  user_id: string;
+}
+
+/** A role a group confers on each of its members (a built-in or a custom role name). */
+export interface GroupRoleTable {
+  tenant_id: string;
+  group_id: string;
+  role: string;
+}
+
+/** A tenant-defined role: a name and a JSON array of catalogue permissions. */
+export interface CustomRoleTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  permissions: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A change granting administration (four-eyes) that waits for a second administrator; change is JSON. */
+export interface RoleGrantTable {
+  tenant_id: string;
+  id: string;
+  subject_type: 'user' | 'group' | 'role';
+  subject_id: string;
+  change: string;
+  status: 'pending' | 'approved' | 'denied' | 'cancelled';
+  requested_by: string;
+  requested_at: number;
+  decided_by: string | null;
+  decided_at: number | null;
+  comment: string | null;
+}
+
+/** A password a user had before the current one (argon2id hash), kept to refuse its reuse (migration 0007). */
+export interface PasswordHistoryTable {
+  tenant_id: string;
+  user_id: string;
+  id: string;
+  password_hash: string;
+  created_at: number;
+}
+
+/** An API client (migration 0006): an application that gets bearer tokens with the client credentials grant. */
+export interface ApiClientTable {
+  tenant_id: string;
+  id: string;
+  /** The public identifier (cci_...), unique across the installation: a token request finds its tenant by it. */
+  client_id: string;
+  name: string;
+  /** JSON array of catalogue permissions the client may hold. */
+  scopes: string;
+  /** JSON array of IPv4/IPv6 ranges; empty: any address the tenant allows. */
+  allowed_cidrs: string;
+  expires_at: number | null;
+  status: 'active' | 'inactive';
+  /** SHA-256 of the client secret; the secret itself is shown once and never stored. */
+  secret_hash: string;
+  secret_rotated_at: number;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  last_token_at: number | null;
+}
+
+/** An access token issued to an API client (cct_..., stored as SHA-256); client_id is the client's row id. */
+export interface ClientTokenTable {
+  tenant_id: string;
+  id: string;
+  client_id: string;
+  token_hash: string;
+  /** JSON array of the scopes granted to this token. */
+  scopes: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+  ip: string | null;
+}
+
+/** A signal for other processes on the same SQLite file (see platform/signals); seq numbers them in commit order. */
+export interface SignalTable {
+  seq: number;
+  kind: string;
+  payload: string;
+  created_at: number;
+}
+
+/** A tenant's SCIM provisioning token (migration 0008, csp_...): only its SHA-256; at most one per tenant. */
+export interface ScimTokenTable {
+  tenant_id: string;
+  id: string;
+  token_hash: string;
+  created_by: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+/** An SSO login in flight (migration 0009): single use, 10 minutes; the state and browser binding stored as SHA-256. */
+export interface SsoLoginTable {
+  tenant_id: string;
+  id: string;
+  state_hash: string;
+  /** SHA-256 of the custos_sso cookie of the browser that started the login: another browser cannot finish it. */
+  browser_hash: string;
+  nonce: string;
+  /** The PKCE code verifier (S256); useless without the authorization code, and deleted with the row. */
+  code_verifier: string;
+  return_to: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** An identity provider's subject linked to a tenant user (migration 0009): later logins find the user by it. */
+export interface SsoLinkTable {
+  tenant_id: string;
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: number;
+  last_login_at: number | null;
 }
 
 export interface OperatorTokenTable {
@@ -180,6 +331,18 @@ export interface Schema {
   focal_points: FocalPointTable;
   mfa_totp: MfaTotpTable;
   mfa_recovery_codes: MfaRecoveryCodeTable;
+  password_history: PasswordHistoryTable;
+  groups: GroupTable;
+  group_members: GroupMemberTable;
+  group_roles: GroupRoleTable;
+  custom_roles: CustomRoleTable;
+  role_grants: RoleGrantTable;
+  signals: SignalTable;
+  api_clients: ApiClientTable;
+  client_tokens: ClientTokenTable;
+  sso_logins: SsoLoginTable;
+  sso_links: SsoLinkTable;
+  scim_tokens: ScimTokenTable;
 }
 
 /** Every table holding a tenant's rows (by a tenant_id column); deleting a tenant empties all of them. */
@@ -195,5 +358,16 @@ export const tenantOwnedTables = [
   'focal_points',
   'mfa_totp',
   'mfa_recovery_codes',
+  'password_history',
+  'groups',
+  'group_members',
+  'group_roles',
+  'custom_roles',
+  'role_grants',
+  'api_clients',
+  'client_tokens',
+  'sso_logins',
+  'sso_links',
+  'scim_tokens',
   'tenant_keys',
 ] as const satisfies readonly (keyof Schema)[];
