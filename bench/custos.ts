@@ -31,7 +31,8 @@ const PASSWORD = 'bench-password-0123456789';
 // The bench must measure the embedded default whatever the caller's shell exports (e.g. a PostgreSQL URL).
 function cleanEnv(logLevel: string): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CUSTOS_')));
-  return { ...env, CUSTOS_LOG_LEVEL: logLevel };
+  // Login load arrives from many addresses through a local proxy, as a real tenant's users do (see login.ts).
+  return { ...env, CUSTOS_LOG_LEVEL: logLevel, CUSTOS_TRUSTED_PROXIES: '127.0.0.1/32' };
 }
 
 async function requestJson(url: string, body: unknown, token?: string): Promise<unknown> {

@@ -15,10 +15,13 @@ export interface LoginFigures {
 
 const USER_PASSWORD = 'bench-user-password-0123';
 
-async function call(base: string, method: string, path: string, token: string | null, body?: unknown) {
+/** A distinct client address per request: the rate limits are per address (and account), as behind a real proxy. */
+const clientAddress = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+
+async function call(base: string, method: string, path: string, token: string | null, body?: unknown, from?: string) {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}), ...(from ? { 'x-forwarded-for': from } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -46,8 +49,8 @@ export async function measureArgon2(concurrency: number, seconds: number): Promi
 
 /**
  * Readies `count` plain users for login load. The admin first enrols TOTP (the default policy asks
- * administrators for a second factor before anything else works). The login rate limit is per address and
- * account, so the load rotates over many accounts, as a real tenant's morning does.
+ * administrators for a second factor before anything else works). Logins rotate over many accounts and
+ * addresses, as a real tenant's morning does, so the per-address rate limits are not what is measured.
  */
 export async function provisionLoginUsers(base: string, tenant: string, adminToken: string, count: number): Promise<string[]> {
   const enrolment = await call(base, 'POST', '/api/v1/auth/mfa/totp/enroll', adminToken, {});
@@ -57,7 +60,7 @@ export async function provisionLoginUsers(base: string, tenant: string, adminTok
   for (let i = 0; i < count; i++) {
     const username = `bench-user-${i}`;
     const created = await call(base, 'POST', '/api/v1/users', adminToken, { username, email: `${username}@bench.example` });
-    await call(base, 'POST', '/api/v1/auth/activate', null, { tenant, token: (created.activation as { token: string }).token, password: USER_PASSWORD });
+    await call(base, 'POST', '/api/v1/auth/activate', null, { tenant, token: (created.activation as { token: string }).token, password: USER_PASSWORD }, clientAddress(i));
     names.push(username);
   }
   return names;
@@ -76,7 +79,10 @@ export async function measureLogins(base: string, tenant: string, users: string[
       requests: [{
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        setupRequest: (request) => ({ ...request, body: JSON.stringify({ tenant, username: users[next++ % users.length], password: USER_PASSWORD }) }),
+        setupRequest: (request) => {
+          const n = next++;
+          return { ...request, headers: { ...request.headers, 'x-forwarded-for': clientAddress(n) }, body: JSON.stringify({ tenant, username: users[n % users.length], password: USER_PASSWORD }) };
+        },
       }],
     }, (error, finished) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(finished)));
     instance.on('response', (_client, _status, _bytes, responseTime) => void latencies.push(responseTime));

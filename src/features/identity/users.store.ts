@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../../platform/db/database.js';
+import { prepareQuery } from '../../platform/db/prepared.js';
 import type { UserTable } from '../../platform/db/schema.js';
 
 /** Inserts a user and its roles. */
@@ -11,8 +12,10 @@ export async function insertUser(db: DbOrTx, user: UserTable, roles: string[]): 
 
 /** A tenant's user by login name (stored lower-case). */
 export async function findUserByUsername(db: DbOrTx, tenantId: string, username: string) {
-  return db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('username', '=', username).executeTakeFirst();
+  return (await userByUsername(db, tenantId, username))[0];
 }
+// Compiled once: every login looks its user up.
+const userByUsername = prepareQuery(2, (db: DbOrTx, tenantId: string, username: string) => db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId).where('username', '=', username));
 
 /** A tenant's user by id. */
 export async function findUserById(db: DbOrTx, tenantId: string, id: string) {

@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../../platform/db/database.js';
+import { prepareQuery } from '../../platform/db/prepared.js';
 import { tenantOwnedTables, type TenantTable } from '../../platform/db/schema.js';
 
 /** Inserts a tenant row. */
@@ -8,8 +9,10 @@ export async function insertTenant(db: DbOrTx, row: TenantTable): Promise<void> 
 
 /** A tenant by slug. */
 export async function findTenantBySlug(db: DbOrTx, slug: string) {
-  return db.selectFrom('tenants').selectAll().where('slug', '=', slug).executeTakeFirst();
+  return (await tenantBySlug(db, slug))[0];
 }
+// Compiled once: every login looks its tenant up.
+const tenantBySlug = prepareQuery(1, (db: DbOrTx, slug: string) => db.selectFrom('tenants').selectAll().where('slug', '=', slug));
 
 /** A tenant by id. */
 export async function findTenantById(db: DbOrTx, id: string) {

@@ -34,6 +34,8 @@ export function createKeyring(deps: {
   let rootKey = deps.rootKey;
   const cache = new Map<string, Map<number, Buffer>>();
   const active = new Map<string, DataKey>();
+  // HKDF outputs by scope and purpose: every audit append needs its scope's MAC key.
+  const derived = new Map<string, Map<string, Buffer>>();
 
   function remember(scopeId: string, version: number, key: Buffer): void {
     let versions = cache.get(scopeId);
@@ -105,8 +107,13 @@ export function createKeyring(deps: {
 
   /** A key for one purpose derived from the scope's first data key (stable across root-key rotation). */
   async function deriveKey(db: DbOrTx, scopeId: string, purpose: string): Promise<Buffer> {
+    const known = derived.get(scopeId)?.get(purpose);
+    if (known) return known;
     const { key } = await loadKey(db, scopeId, 1);
-    return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `custos:${purpose}`, 32));
+    const output = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `custos:${purpose}`, 32));
+    if (!derived.has(scopeId)) derived.set(scopeId, new Map());
+    derived.get(scopeId)!.set(purpose, output);
+    return output;
   }
 
   /** Destroys every data key of a scope (crypto-shredding) inside the caller's transaction. */
@@ -118,6 +125,7 @@ export function createKeyring(deps: {
   function forget(scopeId: string): void {
     cache.delete(scopeId);
     active.delete(scopeId);
+    derived.delete(scopeId);
   }
 
   /** Re-wraps every data key under a new root key in the caller's transaction; call useRootKey after commit. */
