@@ -11,6 +11,14 @@ import * as groups from './groups.store.js';
 import { cancelGrantsFor } from './role-grants.store.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Deletes a group, cancels grants waiting for it, and audits how many members lost its roles (also used by SCIM). */
+export async function deleteGroupAudited(trx: DbOrTx, deps: { audit: AuditLog; clock: Clock }, actor: Actor, row: GroupTable): Promise<void> {
+  const memberCount = (await groups.memberIds(trx, row.tenant_id, row.id)).length;
+  await groups.deleteGroup(trx, row.tenant_id, row.id);
+  await cancelGrantsFor(trx, row.tenant_id, 'group', row.id, deps.clock.now());
+  await deps.audit.append(trx, row.tenant_id, { action: 'group.deleted', actor, target: { type: 'group', id: row.id }, details: { name: row.name, members: memberCount } });
+}
 const nameTaken = (name: string) => conflict('GROUP_EXISTS', `A group named ${name} already exists in this tenant.`);
 
 /** Groups: members receive every role the group holds; the same role checks and four-eyes as direct grants. */
@@ -111,11 +119,7 @@ export function createGroupService(deps: { db: Db; audit: AuditLog; clock: Clock
   /** Deletes a group; its members lose the roles it conferred on their next request. */
   async function remove(actor: Actor, id: string) {
     await db.transaction().execute(async (trx) => {
-      const row = await load(trx, actor, id);
-      const memberCount = (await groups.memberIds(trx, row.tenant_id, row.id)).length;
-      await groups.deleteGroup(trx, row.tenant_id, row.id);
-      await cancelGrantsFor(trx, row.tenant_id, 'group', row.id, clock.now());
-      await audit.append(trx, row.tenant_id, { action: 'group.deleted', actor, target: { type: 'group', id: row.id }, details: { name: row.name, members: memberCount } });
+      await deleteGroupAudited(trx, deps, actor, await load(trx, actor, id));
     });
   }
 

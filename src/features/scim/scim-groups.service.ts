@@ -6,7 +6,7 @@ import type { GroupTable } from '../../platform/db/schema.js';
 import { notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
 import * as groups from '../identity/groups.store.js';
-import { cancelGrantsFor } from '../identity/role-grants.store.js';
+import { deleteGroupAudited } from '../identity/groups.service.js';
 import { applyGroupPatch, stateOfGroupResource, type GroupState } from './scim-group-attributes.js';
 import { scimError } from './scim-protocol.js';
 import type { ScimGroupInput, ScimListQuery, ScimPatchInput, ScimProjection } from './scim.schemas.js';
@@ -126,11 +126,7 @@ export function createScimGroups(deps: { db: Db; audit: AuditLog; clock: Clock; 
   /** DELETE /Groups/{id}: the group goes with its memberships and roles; members lose those roles at once. */
   async function remove(actor: Actor, id: string) {
     await db.transaction().execute(async (trx) => {
-      const row = await load(trx, actor, id);
-      const memberCount = (await groups.memberIds(trx, row.tenant_id, row.id)).length;
-      await groups.deleteGroup(trx, row.tenant_id, row.id);
-      await cancelGrantsFor(trx, row.tenant_id, 'group', row.id, clock.now());
-      await audit.append(trx, row.tenant_id, { action: 'group.deleted', actor, target: { type: 'group', id: row.id }, details: { name: row.name, members: memberCount } });
+      await deleteGroupAudited(trx, { audit, clock }, actor, await load(trx, actor, id));
     });
   }
 
