@@ -44,10 +44,10 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const focalPoints = createFocalPointService({ db, audit, clock });
   const network = createNetworkPolicyService({ db, audit, clock });
   const ssoOidc = createSsoOidc();
-  const ssoSettings = createSsoSettingsService({ db, audit, clock, keyring, oidc: ssoOidc, publicUrl: deps.config.publicUrl });
+  const ssoSettings = createSsoSettingsService({ db, audit, clock, keyring, oidc: ssoOidc, publicUrl: deps.config.publicUrl, assertHoldsEverything: grants.assertHoldsEverything });
   // A closure above breaks the cycle: password login asks SSO whether passwords are allowed; SSO opens sessions through auth.
   const ssoLogin = createSsoLoginService({ db, audit, clock, keyring, log, oidc: ssoOidc, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, openSession: auth.openSession });
-  const scim = createScimService({ db, audit, clock, deactivate, publicUrl: deps.config.publicUrl });
+  const scim = createScimService({ db, audit, clock, deactivate, publicUrl: deps.config.publicUrl, assertHoldsEverything: grants.assertHoldsEverything });
   const clients = createClientService({ db, audit, clock, log, changeMarker: database.changeMarker, hasPermission: auth.hasPermission });
   return { can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, clients, deactivate, scim, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
 }

@@ -9,6 +9,7 @@ import * as passwordPolicy from './0007_password_policy.js';
 import * as scim from './0008_scim.js';
 import * as sso from './0009_sso.js';
 import * as signals from './0010_signals.js';
+import * as deactivationReason from './0011_deactivation_reason.js';
 
 /** Every schema change in order; names are permanent once released (expand/contract rules: docs/architecture.md). */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0008_scim': scim,
   '0009_sso': sso,
   '0010_signals': signals,
+  '0011_deactivation_reason': deactivationReason,
 };

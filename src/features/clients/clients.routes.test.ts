@@ -175,6 +175,13 @@ describe.each(dialects)('API client management on %s', (dialect) => {
     const widen = await call('PATCH', `/clients/${client.id}`, keeper.token, { scopes: ['identity.users.read', 'settings.network.read'] });
     expect(widen.json().error.code).toBe('SCOPE_NOT_HELD');
     const strong = await create({ name: 'Admin made', scopes: ['identity.users.read', 'identity.users.write'] });
+    // Reviving it, widening its ranges or lifting its expiry hands out everything it holds.
+    expect((await call('PATCH', `/clients/${strong.client.id}`, admin.token, { status: 'inactive' })).statusCode).toBe(200);
+    for (const patch of [{ status: 'active' }, { allowedCidrs: ['0.0.0.0/0'] }, { expiresAt: null }]) {
+      expect((await call('PATCH', `/clients/${strong.client.id}`, keeper.token, patch)).json().error.code, JSON.stringify(patch)).toBe('SCOPE_NOT_HELD');
+    }
+    expect((await call('PATCH', `/clients/${strong.client.id}`, keeper.token, { name: 'Renamed by keeper' })).statusCode).toBe(200);
+    expect((await call('PATCH', `/clients/${strong.client.id}`, admin.token, { status: 'active' })).statusCode).toBe(200);
     // Narrowing needs nothing more than what stays; taking the secret needs every scope the client has.
     expect((await call('POST', `/clients/${strong.client.id}/secret`, keeper.token)).json().error.code).toBe('SCOPE_NOT_HELD');
     expect((await call('PATCH', `/clients/${strong.client.id}`, keeper.token, { scopes: ['identity.users.read'] })).statusCode).toBe(200);

@@ -122,12 +122,18 @@ export function createClientService(deps: {
   async function update(actor: Actor, id: string, patch: PatchClientInput) {
     if (patch.scopes) assertKnownScopes(patch.scopes);
     const held = await heldOf(actor, patch.scopes ?? []);
+    // Reviving a client, widening where it may connect from or lifting its expiry hands out all it holds.
+    // (Asked before the transaction: a permission check may read, and SQLite has one connection.)
+    const widens = patch.status === 'active' || patch.allowedCidrs !== undefined || patch.expiresAt !== undefined;
+    const current = widens ? (JSON.parse((await load(db, actor, id)).scopes) as string[]) : [];
+    const heldNow = await heldOf(actor, current);
     return db.transaction().execute(async (trx) => {
       const row = await load(trx, actor, id);
       const now = clock.now();
       const before = JSON.parse(row.scopes) as string[];
       // Narrowing is always allowed; only scopes the client does not have yet need the caller to hold them.
       if (patch.scopes) assertHeld(patch.scopes.filter((scope) => !before.includes(scope)), held, 'give this client');
+      if (widens) assertHeld(before, new Set([...heldNow, ...held]), 'reactivate or widen a client');
       const after: ApiClientTable = {
         ...row,
         name: patch.name ?? row.name,

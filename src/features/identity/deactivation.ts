@@ -20,7 +20,7 @@ export type DeactivationStep = (trx: DbOrTx, actor: Actor, tenantId: string, use
 export function createDeactivation(deps: { audit: AuditLog; clock: Clock; signals: Pick<Signals, 'publish'>; steps?: DeactivationStep[] }) {
   return async function deactivate(trx: DbOrTx, actor: Actor, tenantId: string, userId: string, reason: string) {
     const now = deps.clock.now();
-    await users.updateUser(trx, tenantId, userId, { status: 'inactive' }, now);
+    await users.updateUser(trx, tenantId, userId, { status: 'inactive', deactivation_reason: reason }, now);
     const revoked = await sessions.revokeSessions(trx, tenantId, now, `user_${reason}`, userId);
     await activations.voidActivationTokens(trx, tenantId, userId, now);
     const target = { type: 'user', id: userId };

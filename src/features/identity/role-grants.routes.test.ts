@@ -92,6 +92,31 @@ describe.each(dialects)('four-eyes role grants on %s', (dialect) => {
     expect((await call('POST', `/role-grants/${pending.id}/approve`, other.token)).json().error.code).toBe('ROLE_GRANT_NOT_FOUND');
   });
 
+  it('an approved permission grant adds to what the role grants now: a permission removed meanwhile stays removed', async () => {
+    const role = (await call('POST', '/roles', alice.token, { name: 'ops-desk', permissions: ['identity.users.read', 'identity.users.write'] })).json().role;
+    const pending = (await call('PATCH', `/roles/${role.id}`, alice.token, { permissions: ['identity.users.read', 'identity.users.write', 'identity.clients.write'] })).json().pendingGrant;
+    expect(pending.change).toEqual({ kind: 'role.permissions', permissions: ['identity.clients.write'] });
+    expect((await call('PATCH', `/roles/${role.id}`, bob.token, { permissions: ['identity.users.read'] })).statusCode).toBe(200);
+    expect((await call('POST', `/role-grants/${pending.id}/approve`, bob.token)).statusCode).toBe(200);
+    expect((await call('GET', `/roles/${role.id}`, bob.token)).json().role.permissions).toEqual(['identity.clients.write', 'identity.users.read']);
+  });
+
+  it('an API client can neither request nor decide a four-eyes grant: four-eyes counts people', async () => {
+    // A client holding every permission: only four-eyes itself may stop it.
+    const everything = (await call('GET', '/permissions', alice.token)).json().permissions.map((p: { name: string }) => p.name);
+    const created = await call('POST', '/clients', alice.token, { name: 'Automation', scopes: everything });
+    expect(created.statusCode, created.body).toBe(201);
+    const issued = await t.app.inject({ method: 'POST', url: '/api/v1/oauth2/token', payload: { grant_type: 'client_credentials', client_id: created.json().client.clientId, client_secret: created.json().clientSecret } });
+    const clientToken = issued.json().access_token as string;
+    const hal = await activeUser(t, alice, 'hal');
+    const byClient = await call('PATCH', `/users/${hal.id}`, clientToken, { roles: ['user', 'security-admin'] });
+    expect(byClient.json().error.code).toBe('FOUR_EYES_USER_REQUIRED');
+    expect(await rolesOf(hal.id)).toEqual(['user']);
+    const pending = (await call('PATCH', `/users/${hal.id}`, alice.token, { roles: ['user', 'security-admin'] })).json().pendingGrant;
+    expect((await call('POST', `/role-grants/${pending.id}/approve`, clientToken)).json().error.code).toBe('FOUR_EYES_USER_REQUIRED');
+    expect((await call('GET', `/role-grants/${pending.id}`, bob.token)).json().grant.status).toBe('pending');
+  });
+
   it('deciding needs identity.role-grants.decide; bad input is refused', async () => {
     const auditor = await activeUser(t, alice, 'auditor3', ['auditor']);
     const pending = (await call('PATCH', `/users/${auditor.id}`, alice.token, { roles: ['auditor', 'security-admin'] })).json().pendingGrant;

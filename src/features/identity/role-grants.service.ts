@@ -5,7 +5,7 @@ import type { Db, DbOrTx } from '../../platform/db/database.js';
 import type { RoleGrantTable } from '../../platform/db/schema.js';
 import { conflict, forbidden, invalid, notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
-import { builtInRoles, isAdminRole, permissionsOf, type Permission } from './permissions.js';
+import { builtInRoles, isAdminRole, permissionCatalogue, permissionsOf, type Permission } from './permissions.js';
 import { readSecurityPolicy } from './security-policy.store.js';
 import * as grants from './role-grants.store.js';
 import * as groups from './groups.store.js';
@@ -17,6 +17,7 @@ export type GrantChange =
   | { kind: 'user.roles'; roles: string[] }
   | { kind: 'group.roles'; roles: string[] }
   | { kind: 'group.members'; userIds: string[] }
+  /** Permissions to add to a custom role. */
   | { kind: 'role.permissions'; permissions: string[] };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -66,6 +67,17 @@ export function createRoleGrants(deps: { db: Db; audit: AuditLog; clock: Clock; 
     if (missing.length > 0) throw forbidden('PERMISSION_NOT_HELD', `You cannot hand out permissions you do not hold yourself: ${missing.sort().join(', ')}.`);
   }
 
+  /**
+   * Refuses a caller who does not hold every permission of the catalogue. Whoever configures an identity source
+   * (SSO, SCIM) can, through it, log in as or provision anyone: only someone who could grant it all may do that.
+   */
+  async function assertHoldsEverything(actor: Actor, doing: string) {
+    const all = Object.keys(permissionCatalogue);
+    const held = await Promise.all(all.map((p) => deps.can(actor, p)));
+    const missing = all.filter((_, i) => !held[i]);
+    if (missing.length > 0) throw forbidden('PERMISSION_NOT_HELD', `To ${doing} you must hold every permission (as a tenant-admin does): the identity provider could otherwise make anyone anything. Missing: ${missing.join(', ')}.`);
+  }
+
   /** Checks that roles exist and the caller holds everything they grant. */
   async function assertCanGrant(trx: DbOrTx, actor: Actor, names: readonly string[]) {
     if (names.length === 0) return;
@@ -87,6 +99,8 @@ export function createRoleGrants(deps: { db: Db; audit: AuditLog; clock: Clock; 
 
   /** Records a change for a second administrator to approve, in the caller's transaction. */
   async function request(trx: DbOrTx, actor: Actor, subject: { type: RoleGrantTable['subject_type']; id: string }, change: GrantChange) {
+    // Four-eyes counts people: an API client acts for someone who could then approve their own request.
+    if (actor.kind !== 'user') throw forbidden('FOUR_EYES_USER_REQUIRED', 'With four-eyes on, a change that grants administration is requested by a person logged in, not by an API client.');
     const now = clock.now();
     const row: RoleGrantTable = { tenant_id: actor.tenantId!, id: newId(now), subject_type: subject.type, subject_id: subject.id, change: JSON.stringify(change), status: 'pending', requested_by: actor.id, requested_at: now, decided_by: null, decided_at: null, comment: null };
     await grants.insertRoleGrant(trx, row);
@@ -116,8 +130,12 @@ export function createRoleGrants(deps: { db: Db; audit: AuditLog; clock: Clock; 
       await groups.addMembers(trx, tenantId, row.subject_id, change.userIds.filter((id) => present.has(id)));
       await audit.append(trx, tenantId, { action: 'group.members.added', actor, target, details: { userIds: change.userIds, grantId: row.id } });
     } else {
-      await roles.updateCustomRole(trx, tenantId, row.subject_id, { description: (await roles.findCustomRole(trx, tenantId, row.subject_id))?.description ?? null, permissions: JSON.stringify(change.permissions) }, clock.now());
-      await audit.append(trx, tenantId, { action: 'role.updated', actor, target, details: { permissions: change.permissions, grantId: row.id } });
+      // Adds to what the role grants now: a permission removed meanwhile stays removed.
+      const role = await roles.findCustomRole(trx, tenantId, row.subject_id);
+      if (!role) return;
+      const permissions = [...new Set([...(JSON.parse(role.permissions) as string[]), ...change.permissions])].sort();
+      await roles.updateCustomRole(trx, tenantId, role.id, { description: role.description, permissions: JSON.stringify(permissions) }, clock.now());
+      await audit.append(trx, tenantId, { action: 'role.updated', actor, target, details: { name: role.name, added: change.permissions, permissions, grantId: row.id } });
     }
   }
 
@@ -125,6 +143,7 @@ export function createRoleGrants(deps: { db: Db; audit: AuditLog; clock: Clock; 
   async function decide(actor: Actor, id: string, decision: 'approved' | 'denied', comment: string | null) {
     return db.transaction().execute(async (trx) => {
       const row = await load(trx, actor, id);
+      if (actor.kind !== 'user') throw forbidden('FOUR_EYES_USER_REQUIRED', 'A four-eyes grant is decided by a person logged in, not by an API client.');
       if (row.status !== 'pending') throw conflict('ROLE_GRANT_DECIDED', `This grant is already ${row.status}.`);
       if (row.requested_by === actor.id) throw forbidden('SELF_APPROVAL', 'You requested this grant; another administrator must decide it.');
       if (row.subject_type === 'user' && row.subject_id === actor.id) throw forbidden('SELF_APPROVAL', 'This grant is for you; another administrator must decide it.');
@@ -163,6 +182,7 @@ export function createRoleGrants(deps: { db: Db; audit: AuditLog; clock: Clock; 
 
   return {
     cancelOnDeactivation,
+    assertHoldsEverything,
     assertRolesExist, assertCanGrant, assertCanHandOut, needingApproval, fourEyesOn, request, list,
     get: async (actor: Actor, id: string) => grantView(await load(db, actor, id)),
     approve: (actor: Actor, id: string, comment?: string) => decide(actor, id, 'approved', comment ?? null),

@@ -64,7 +64,7 @@ export function createRoleService(deps: { db: Db; audit: AuditLog; clock: Clock;
       const now = clock.now();
       await roles.updateCustomRole(trx, row.tenant_id, row.id, { description, permissions: JSON.stringify(applied) }, now);
       await audit.append(trx, row.tenant_id, { action: 'role.updated', actor, target: { type: 'role', id: row.id }, details: { name: row.name, permissions: applied } });
-      const pendingGrant = deferred ? await grants.request(trx, actor, { type: 'role', id: row.id }, { kind: 'role.permissions', permissions: after }) : null;
+      const pendingGrant = deferred ? await grants.request(trx, actor, { type: 'role', id: row.id }, { kind: 'role.permissions', permissions: added }) : null;
       return { role: customView({ ...row, description, permissions: JSON.stringify(applied), updated_at: now }), pendingGrant };
     });
   }

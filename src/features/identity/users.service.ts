@@ -117,7 +117,7 @@ export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock;
       if (changed.length > 0) await audit.append(trx, row.tenant_id, { action: 'user.updated', actor, target, details: { fields: changed, roles: rolesAfter } });
       if (patch.status === 'inactive' && row.status !== 'inactive') await deps.deactivate(trx, actor, row.tenant_id, row.id, 'deactivated');
       if (patch.status === 'active' && (row.status === 'inactive' || row.status === 'locked')) {
-        await users.updateUser(trx, row.tenant_id, row.id, { status: 'active', failed_logins: 0, locked_until: null }, now);
+        await users.updateUser(trx, row.tenant_id, row.id, { status: 'active', failed_logins: 0, locked_until: null, deactivation_reason: null }, now);
         await audit.append(trx, row.tenant_id, { action: 'user.reactivated', actor, target });
       }
       const pendingGrant: GrantView | null = waiting.length > 0 ? await grants.request(trx, actor, { type: 'user', id: row.id }, { kind: 'user.roles', roles: waiting }) : null;

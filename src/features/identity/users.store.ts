@@ -83,7 +83,7 @@ export async function rolesOfMany(db: DbOrTx, tenantId: string, userIds: string[
 }
 
 /** Changes profile fields and the status of a user. */
-export async function updateUser(db: DbOrTx, tenantId: string, id: string, changes: Partial<Pick<UserTable, 'email' | 'display_name' | 'status' | 'failed_logins' | 'locked_until'>>, now: number): Promise<void> {
+export async function updateUser(db: DbOrTx, tenantId: string, id: string, changes: Partial<Pick<UserTable, 'email' | 'display_name' | 'status' | 'failed_logins' | 'locked_until' | 'deactivation_reason'>>, now: number): Promise<void> {
   await db.updateTable('users').set({ ...changes, updated_at: now }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
 }
 

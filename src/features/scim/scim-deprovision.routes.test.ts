@@ -63,6 +63,17 @@ describe.each(dialects)('SCIM deprovisioning on %s', (dialect) => {
     expect(await eventsFor(user.id, 'user.reactivated')).toEqual([expect.objectContaining({ actor_kind: 'scim' })]);
   });
 
+  it('the directory revives only whom it deactivated: a user an administrator deactivated in Custos stays inactive (409)', async () => {
+    const user = await activeUser(t, admin, 'fired-in-custos');
+    expect((await t.app.inject({ method: 'PATCH', url: `/api/v1/users/${user.id}`, headers: bearer(admin.token), payload: { status: 'inactive' } })).statusCode).toBe(200);
+    const res = await setActive(user.id, true);
+    expect(res.statusCode).toBe(409);
+    expect(res.json().detail).toContain('reactivates them in Custos');
+    expect((await login('fired-in-custos')).statusCode).toBe(403);
+    const row = await t.runtime.database.db.selectFrom('users').select(['status', 'deactivation_reason']).where('tenant_id', '=', admin.id).where('id', '=', user.id).executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'inactive', deactivation_reason: 'deactivated' });
+  });
+
   it('a SCIM-created user has no password; after an activation an administrator issued, their session ends on deactivation too', async () => {
     const created = (await scim(t, token, 'POST', '/Users', { body: userBody('sso.person@acme.example') })).json();
     expect((await login('sso.person@acme.example')).statusCode).toBe(401);

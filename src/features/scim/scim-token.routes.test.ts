@@ -76,6 +76,17 @@ describe.each(dialects)('SCIM token on %s', (dialect) => {
     expect(events[events.length - 1]).toMatchObject({ target_id: id, details: { tokenId: id } });
   });
 
+  it('only a caller holding every permission may connect a directory (it could provision anyone into any group)', async () => {
+    const role = await api('POST', '/roles', admin.token, { name: 'scim-only-admin', permissions: ['settings.scim.read', 'settings.scim.write'] });
+    expect(role.statusCode, role.body).toBe(201);
+    const narrow = await activeUser(t, admin, 'scim-narrow', ['scim-only-admin']);
+    const before = await tokenRows();
+    const res = await api('POST', '/settings/scim/token', narrow.token);
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.code).toBe('PERMISSION_NOT_HELD');
+    expect(await tokenRows()).toEqual(before);
+  });
+
   it('a SCIM token cannot call /api/v1 or /ops/v1 (401), and no other token reaches /scim/v2', async () => {
     const token = await createScimToken(t, admin);
     for (const url of ['/api/v1/auth/me', '/api/v1/users', '/api/v1/settings/scim', '/ops/v1/tenants']) {

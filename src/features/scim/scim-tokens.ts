@@ -17,12 +17,14 @@ const TOUCH_INTERVAL_MS = 60_000;
 const badToken = () => unauthenticated('UNAUTHENTICATED', 'The SCIM token is not valid (or was replaced or revoked). Create one with POST /api/v1/settings/scim/token and enter it in your identity provider.');
 
 /** The tenant's SCIM token: created (replacing any other) and revoked by administrators, checked on every SCIM request. */
-export function createScimTokens(deps: { db: Db; audit: AuditLog; clock: Clock; baseUrl: string }) {
+export function createScimTokens(deps: { db: Db; audit: AuditLog; clock: Clock; baseUrl: string; assertHoldsEverything: (actor: Actor, doing: string) => Promise<void> }) {
   const { db, audit, clock } = deps;
 
   /** Creates the tenant's token, answered this once; the previous token stops working in the same commit. */
   async function create(actor: Actor) {
     const tenantId = actor.tenantId!;
+    // The directory can provision anyone into any group: only a caller holding every permission may connect one.
+    await deps.assertHoldsEverything(actor, 'connect a SCIM directory');
     const token = generateToken(SCIM_TOKEN_PREFIX);
     const now = clock.now();
     const id = newId(now);

@@ -63,8 +63,12 @@ export function createScimUsers(deps: { db: Db; audit: AuditLog; clock: Clock; d
       await deps.deactivate(trx, actor, row.tenant_id, row.id, SCIM_REASON);
     }
     if (!before.active && after.active) {
+      // The directory revives only whom it deactivated: an administrator's or the inactivity rule's decision stands.
+      if (row.status === 'inactive' && row.deactivation_reason !== SCIM_REASON) {
+        throw conflict('DEACTIVATED_IN_CUSTOS', `This user was deactivated in Custos (reason: ${row.deactivation_reason ?? 'an administrator'}), not by the directory; a tenant administrator reactivates them in Custos.`);
+      }
       // No old session or token revives: deactivation revoked them, and reactivation issues none.
-      await users.updateUser(trx, row.tenant_id, row.id, { status: 'active', failed_logins: 0, locked_until: null }, now);
+      await users.updateUser(trx, row.tenant_id, row.id, { status: 'active', failed_logins: 0, locked_until: null, deactivation_reason: null }, now);
       await audit.append(trx, row.tenant_id, { action: 'user.reactivated', actor, target: { type: 'user', id: row.id } });
     }
     return (await users.findUserById(trx, row.tenant_id, row.id))!;

@@ -173,7 +173,7 @@ describe.each(dialects)('single sign-on login on %s', (dialect) => {
     person('ivy');
     const { callback } = await ssoLogin(t, idp, admin.slug, 'ivy', new CookieJar(), '/vault/devices?x=1');
     expect(callback.headers.location).toBe('/vault/devices?x=1');
-    for (const returnTo of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)', 'vault']) {
+    for (const returnTo of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)', 'vault', '/..//evil.example', '/.//evil.example/x', '/%2e%2e//evil.example']) {
       const res = await t.app.inject({ method: 'GET', url: `/api/v1/auth/sso/start?${new URLSearchParams({ tenant: admin.slug, returnTo })}` });
       expect(res.statusCode, returnTo).toBe(400);
       expect(res.json().error.code).toBe('SSO_RETURN_TO_INVALID');
@@ -217,5 +217,15 @@ describe.each(dialects)('single sign-on login on %s', (dialect) => {
     const { jar } = await ssoLogin(t, idp, admin.slug, 'jo');
     const me = await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(jar.cookies.get('custos_session')!) });
     expect(me.json().user.username).toBe('jo@idp.example');
+  });
+  it('an identity provider cannot take over a break-glass account by asserting its email', async () => {
+    const me = (await apiCall(t, 'GET', '/auth/me', other.token)).json().user;
+    await configureSso(t, other.token, idp, { jitProvisioning: false, breakGlassUsers: [me.id] });
+    idp.accounts.set('impostor', { email: me.email, email_verified: true });
+    const { callback } = await ssoLogin(t, idp, other.slug, 'impostor');
+    expect(callback.statusCode).toBe(403);
+    expect(callback.json().error.code).toBe('SSO_BREAK_GLASS_LOCAL');
+    expect(callback.headers['set-cookie']).toBeUndefined();
+    expect(await db().selectFrom('sso_links').select('user_id').where('tenant_id', '=', other.id).where('user_id', '=', me.id).execute()).toEqual([]);
   });
 });

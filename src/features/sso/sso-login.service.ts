@@ -42,10 +42,12 @@ export function safeReturnTo(value: string | undefined): string {
   }
   // Backslashes, whitespace and control characters are refused outright: browsers read "/\host" as "//host".
   const odd = [...value].some((c) => c === '\\' || c.charCodeAt(0) <= 0x20 || c.charCodeAt(0) === 0x7f);
-  if (!value.startsWith('/') || value.startsWith('//') || odd || !url || url.origin !== base) {
-    throw invalid('SSO_RETURN_TO_INVALID', 'returnTo must be a path on this server, such as /vault; other sites are not allowed.');
-  }
-  return `${url.pathname}${url.search}${url.hash}`;
+  const refuse = () => invalid('SSO_RETURN_TO_INVALID', 'returnTo must be a path on this server, such as /vault; other sites are not allowed.');
+  if (!value.startsWith('/') || value.startsWith('//') || odd || !url || url.origin !== base) throw refuse();
+  // Normalising collapses dot-segments ("/..//evil.example" becomes "//evil.example"): check what is returned too.
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  if (path.startsWith('//') || path.includes('\\')) throw refuse();
+  return path;
 }
 
 /** The browser side of single sign-on: start (redirect to the IdP) and callback (validate, find the user, open a session). */

@@ -56,6 +56,8 @@ export async function findOrProvisionUser(trx: DbOrTx, audit: AuditLog, input: {
   let user: UserTable | undefined = matches[0];
   let via: 'email' | 'jit' = 'email';
   if (user) {
+    // Break-glass accounts stay local: they are what still works when the identity provider is wrong or hostile.
+    if (input.settings.breakGlassUsers.includes(user.id)) throw refuse('break_glass_account', forbidden('SSO_BREAK_GLASS_LOCAL', `The user with the email ${email} is a break-glass account, which logs in only with its local password. Ask your tenant administrator.`));
     const others = await store.linksOfUser(trx, tenantId, claims.iss, user.id);
     if (others.length > 0) throw refuse('linked_to_other_subject', conflict('SSO_ACCOUNT_CONFLICT', `The user with the email ${email} is already linked to another account of this identity provider. Ask your tenant administrator.`));
   } else {

@@ -61,6 +61,18 @@ describe.each(dialects)('SSO settings on %s', (dialect) => {
     expect(JSON.parse((await ssoEvents()).at(-1)!.details).credentialReplaced).toBe(false);
   });
 
+  it('only a caller holding every permission may point Custos at an identity provider (it could log in as anyone)', async () => {
+    const role = await apiCall(t, 'POST', '/roles', admin.token, { name: 'sso-only-admin', permissions: ['settings.sso.read', 'settings.sso.write'] });
+    expect(role.statusCode, role.body).toBe(201);
+    const narrow = await activeUser(t, admin, 'sso-narrow', ['sso-only-admin']);
+    const before = await storedRow(admin.id);
+    const res = await put(narrow.token, base());
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.code).toBe('PERMISSION_NOT_HELD');
+    expect(await storedRow(admin.id)).toEqual(before);
+    expect((await get(narrow.token)).statusCode).toBe(200);
+  });
+
   it('an unreachable issuer is a clear 400 SSO_DISCOVERY_FAILED and nothing is written', async () => {
     const before = await storedRow(other.id);
     for (const issuer of ['http://127.0.0.1:9/', `${idp.issuer}/not-the-issuer`]) {

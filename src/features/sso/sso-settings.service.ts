@@ -30,6 +30,8 @@ export function createSsoSettingsService(deps: {
   keyring: Keyring;
   oidc: Pick<SsoOidc, 'discover'>;
   publicUrl: string;
+  /** The identity provider can log in as anyone: only a caller holding every permission may point Custos at one. */
+  assertHoldsEverything: (actor: Actor, doing: string) => Promise<void>;
 }) {
   const { db, audit, clock, keyring } = deps;
   const redirectUri = `${deps.publicUrl}${CALLBACK_PATH}`;
@@ -82,6 +84,7 @@ export function createSsoSettingsService(deps: {
   /** Replaces the settings; with `enabled`, the issuer is discovered now, so a typo fails here, not at login. */
   async function update(actor: Actor, input: SsoSettingsInput): Promise<SsoSettingsView> {
     const tenantId = actor.tenantId!;
+    await deps.assertHoldsEverything(actor, 'configure single sign-on');
     const existing = await readSsoSettings(db, tenantId);
     if (!input.clientSecret && !existing?.clientSecretSealed) throw invalid('SSO_CLIENT_SECRET_REQUIRED', 'Send the clientSecret the identity provider issued for this client; later saves may leave it out to keep it.');
     if (input.ssoOnly && !input.enabled) throw invalid('SSO_ONLY_REQUIRES_ENABLED', 'ssoOnly turns password login off, so single sign-on must be enabled with it.');

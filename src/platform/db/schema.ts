@@ -46,6 +46,8 @@ export interface UserTable {
   /** The name parts SCIM sends (migration 0008), kept so the identity provider reads back what it wrote. */
   given_name?: string | null;
   family_name?: string | null;
+  /** Why an inactive user was deactivated (migration 0011): deactivated, deleted, scim, inactivity...; null otherwise. */
+  deactivation_reason?: string | null;
 }
 
 export interface UserRoleTable {
