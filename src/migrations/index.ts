@@ -10,6 +10,7 @@ import * as scim from './0008_scim.js';
 import * as sso from './0009_sso.js';
 import * as signals from './0010_signals.js';
 import * as deactivationReason from './0011_deactivation_reason.js';
+import * as vaultInventory from './0012_vault_inventory.js';
 
 /** Every schema change in order; names are permanent once released (expand/contract rules: docs/architecture.md). */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0009_sso': sso,
   '0010_signals': signals,
   '0011_deactivation_reason': deactivationReason,
+  '0012_vault_inventory': vaultInventory,
 };

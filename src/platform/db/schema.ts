@@ -261,6 +261,95 @@ export interface SsoLinkTable {
   last_login_at: number | null;
 }
 
+/** A device the tenant manages (migration 0012): where it is reached, what it is, how critical. */
+export interface DeviceTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  address: string;
+  port: number;
+  protocol: string;
+  type: string | null;
+  vendor: string | null;
+  model: string | null;
+  site: string | null;
+  criticality: 'low' | 'medium' | 'high';
+  status: 'active' | 'inactive';
+  description: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Every protocol a device speaks, with its port (the device's main protocol is among them). */
+export interface DeviceProtocolTable {
+  tenant_id: string;
+  device_id: string;
+  protocol: string;
+  port: number;
+}
+
+export interface DeviceTagTable {
+  tenant_id: string;
+  device_id: string;
+  tag: string;
+}
+
+/**
+ * A privileged account on a device (migration 0012). Its secret (password, private key or API key), an ssh
+ * key's passphrase and a TOTP seed are sealed with the tenant key; `version` is the current secret's version.
+ */
+export interface CredentialTable {
+  tenant_id: string;
+  id: string;
+  device_id: string;
+  username: string;
+  type: 'password' | 'ssh-key' | 'api-key';
+  version: number;
+  secret_sealed: string | null;
+  passphrase_sealed: string | null;
+  totp_sealed: string | null;
+  owner_id: string | null;
+  notes: string | null;
+  /** JSON object of extra facts, such as a database name. */
+  additional_info: string;
+  status: 'active' | 'inactive';
+  /** 0/1: a policy or an event (reveal, check-in, a leaver's custody) asks for the secret to be rotated. */
+  needs_rotation: number;
+  secret_changed_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Every secret a credential has had, sealed; the current one is also on the credential. */
+export interface CredentialVersionTable {
+  tenant_id: string;
+  credential_id: string;
+  version: number;
+  secret_sealed: string | null;
+  passphrase_sealed: string | null;
+  reason: string;
+  created_by: string;
+  created_at: number;
+}
+
+export interface CredentialTagTable {
+  tenant_id: string;
+  credential_id: string;
+  tag: string;
+}
+
+/** Strength, age and rotation rules, matched to credentials by device and credential attributes (JSON). */
+export interface CredentialPolicyTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  priority: number;
+  filters: string;
+  rules: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface OperatorTokenTable {
   id: string;
   name: string;
@@ -345,6 +434,13 @@ export interface Schema {
   sso_logins: SsoLoginTable;
   sso_links: SsoLinkTable;
   scim_tokens: ScimTokenTable;
+  devices: DeviceTable;
+  device_protocols: DeviceProtocolTable;
+  device_tags: DeviceTagTable;
+  credentials: CredentialTable;
+  credential_versions: CredentialVersionTable;
+  credential_tags: CredentialTagTable;
+  credential_policies: CredentialPolicyTable;
 }
 
 /** Every table holding a tenant's rows (by a tenant_id column); deleting a tenant empties all of them. */
@@ -371,5 +467,12 @@ export const tenantOwnedTables = [
   'sso_logins',
   'sso_links',
   'scim_tokens',
+  'devices',
+  'device_protocols',
+  'device_tags',
+  'credentials',
+  'credential_versions',
+  'credential_tags',
+  'credential_policies',
   'tenant_keys',
 ] as const satisfies readonly (keyof Schema)[];
