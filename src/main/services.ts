@@ -15,6 +15,11 @@ import { createGroupService } from '../features/identity/groups.service.js';
 import { createSecurityPolicyService } from '../features/identity/security-policy.service.js';
 import { createNetworkPolicyService } from '../features/identity/network-policy.service.js';
 import { createFocalPointService } from '../features/focal-points/focal-points.service.js';
+import { createDeviceService } from '../features/vault/devices.service.js';
+import { createCredentialService } from '../features/vault/credentials.service.js';
+import { createCredentialHistoryService } from '../features/vault/credentials.history.js';
+import { createAccessPolicyService } from '../features/access/access-policies.service.js';
+import { createCredentialPolicyService } from '../features/vault/credential-policies.service.js';
 import { createClientService } from '../features/clients/clients.service.js';
 import { createOperatorService } from '../features/operators/operators.service.js';
 import { createTenantService, findTenantRef } from '../features/tenants/tenants.service.js';
@@ -42,6 +47,12 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const groups = createGroupService({ db, audit, clock, grants });
   const securityPolicy = createSecurityPolicyService({ db, audit, clock });
   const focalPoints = createFocalPointService({ db, audit, clock });
+  const devices = createDeviceService({ db, audit, clock });
+  const credentialPolicies = createCredentialPolicyService({ db, audit, clock });
+  // Passwords people type (created, manual) are held to the credential policy that applies to them.
+  const credentials = createCredentialService({ db, audit, clock, keyring, owners: users, checkSecret: credentialPolicies.checkSecret });
+  const credentialHistory = createCredentialHistoryService({ db, audit, clock, keyring });
+  const accessPolicies = createAccessPolicyService({ db, audit, clock });
   const network = createNetworkPolicyService({ db, audit, clock });
   const ssoOidc = createSsoOidc();
   const ssoSettings = createSsoSettingsService({ db, audit, clock, keyring, oidc: ssoOidc, publicUrl: deps.config.publicUrl, assertHoldsEverything: grants.assertHoldsEverything });
@@ -49,6 +60,6 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const ssoLogin = createSsoLoginService({ db, audit, clock, keyring, log, oidc: ssoOidc, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, openSession: auth.openSession });
   const scim = createScimService({ db, audit, clock, deactivate, publicUrl: deps.config.publicUrl, assertHoldsEverything: grants.assertHoldsEverything });
   const clients = createClientService({ db, audit, clock, log, changeMarker: database.changeMarker, hasPermission: auth.hasPermission });
-  return { can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, clients, deactivate, scim, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
+  return { can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, credentialPolicies, accessPolicies, clients, deactivate, scim, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -11,6 +11,8 @@ import * as sso from './0009_sso.js';
 import * as signals from './0010_signals.js';
 import * as deactivationReason from './0011_deactivation_reason.js';
 import * as vaultInventory from './0012_vault_inventory.js';
+import * as accessPolicies from './0013_access_policies.js';
+import * as vaultChanges from './0014_vault_changes.js';
 
 /** Every schema change in order; names are permanent once released (expand/contract rules: docs/architecture.md). */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +28,6 @@ export const migrations: Record<string, Migration> = {
   '0010_signals': signals,
   '0011_deactivation_reason': deactivationReason,
   '0012_vault_inventory': vaultInventory,
+  '0013_access_policies': accessPolicies,
+  '0014_vault_changes': vaultChanges,
 };

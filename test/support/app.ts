@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createManualClock, type ManualClock } from '../../src/platform/clock.js';
-import { createLogger } from '../../src/platform/log.js';
+import { createLogger, type Logger } from '../../src/platform/log.js';
 import type { HttpApp } from '../../src/platform/http/create-app.js';
 import type { DialectName } from '../../src/platform/db/database.js';
 import { buildApp } from '../../src/main/app.js';
@@ -32,7 +32,7 @@ export interface TestApp {
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 
 /** Builds the full app as main/ wires it, over a throwaway database; every test file owns its own. */
-export async function createTestApp(dialect: DialectName, options: { loginRateLimit?: { max: number; windowMs: number }; clientTokenRateLimit?: { max: number; windowMs: number }; trustedProxies?: string[] } = {}): Promise<TestApp> {
+export async function createTestApp(dialect: DialectName, options: { loginRateLimit?: { max: number; windowMs: number }; clientTokenRateLimit?: { max: number; windowMs: number }; trustedProxies?: string[]; log?: Logger } = {}): Promise<TestApp> {
   const target = await createTestDatabase(dialect);
   const clock = createManualClock(Date.UTC(2026, 0, 5, 9, 0, 0));
   // SQLite lives in the test database's own folder; PostgreSQL still gets a private data directory (never a shared /tmp path).
@@ -41,7 +41,8 @@ export async function createTestApp(dialect: DialectName, options: { loginRateLi
     { dataDir: target.sqliteFile ? path.dirname(target.sqliteFile) : scratch!, databaseUrl: target.postgresUrl },
     { CUSTOS_ROOT_KEY: randomBytes(32).toString('base64') },
   );
-  const log = createLogger({ level: 'silent' });
+  // A test that inspects log lines (secrets must never reach them) hands in its own logger.
+  const log = options.log ?? createLogger({ level: 'silent' });
   const runtime = await openRuntime(config, { migrate: true, log, clock });
   const app = await buildApp({ services: runtime.services, log, version: 'test', checks: {}, trustedProxies: options.trustedProxies, loginRateLimit: options.loginRateLimit ?? { max: 1000, windowMs: 60_000 }, clientTokenRateLimit: options.clientTokenRateLimit ?? { max: 1000, windowMs: 60_000 } });
   await app.ready();

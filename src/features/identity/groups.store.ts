@@ -33,6 +33,8 @@ export async function updateGroup(db: DbOrTx, tenantId: string, id: string, chan
 export async function deleteGroup(db: DbOrTx, tenantId: string, id: string): Promise<void> {
   await db.deleteFrom('group_members').where('tenant_id', '=', tenantId).where('group_id', '=', id).execute();
   await db.deleteFrom('group_roles').where('tenant_id', '=', tenantId).where('group_id', '=', id).execute();
+  // Access policies name groups as members and approvers (features/access): a removed group leaves every policy.
+  await db.deleteFrom('access_policy_subjects').where('tenant_id', '=', tenantId).where('subject_type', '=', 'group').where('subject_id', '=', id).execute();
   await db.deleteFrom('groups').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
 }
 

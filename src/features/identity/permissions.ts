@@ -21,6 +21,15 @@ export const permissionCatalogue = {
   'settings.scim.write': "Create (replacing the previous one) and revoke the tenant's SCIM provisioning token, with which an identity provider creates, changes and deactivates users and group memberships.",
   'settings.sso.read': "See the tenant's single sign-on (OpenID Connect) settings; never the client secret.",
   'settings.sso.write': 'Change single sign-on: identity provider, group mapping, just-in-time provisioning, SSO only and its break-glass accounts.',
+  'vault.credential-policies.read': 'See credential policies (strength, age and rotation rules) and which one applies to a credential.',
+  'vault.credential-policies.write': 'Create, change and delete credential policies.',
+  'vault.devices.read': 'See devices: addresses, protocols, vendors, sites, tags and criticality.',
+  'vault.devices.write': 'Add, change and remove devices (a device holding credentials cannot be removed).',
+  'vault.credentials.read': "See credentials (never their secrets), their version history, and a credential's current TOTP code.",
+  'vault.credentials.write': "Add, change and remove credentials and set their secrets (each change keeps the previous secret as an old version).",
+  'vault.credential-history.reveal': "Reveal an old (no longer current) version of a credential's secret, with a justification that is audited.",
+  'access.policies.read': 'See access policies (who may reveal, open sessions with or read the history of which credentials, and how) and preview the decision for a user and a credential.',
+  'access.policies.write': 'Create, change, enable, disable and delete access policies.',
   'audit.events.read': "Read the tenant's audit events.",
 } as const;
 
@@ -33,9 +42,9 @@ const all = Object.keys(permissionCatalogue) as Permission[];
 export const builtInRoles: Record<string, { description: string; permissions: Permission[] }> = {
   'tenant-admin': { description: 'Everything in the tenant.', permissions: all },
   'security-admin': { description: 'Users, groups, roles and security settings; the audit trail.', permissions: ['identity.users.read', 'identity.users.write', 'identity.users.deactivate', 'identity.roles.read', 'identity.roles.write', 'identity.groups.read', 'identity.groups.write', 'identity.role-grants.read', 'identity.role-grants.decide', 'identity.clients.read', 'identity.clients.write', 'settings.security.read', 'settings.security.write', 'settings.network.read', 'settings.network.write', 'settings.focal-points.read', 'settings.focal-points.write', 'settings.scim.read', 'settings.scim.write', 'settings.sso.read', 'settings.sso.write', 'audit.events.read'] },
-  'vault-admin': { description: 'Devices, credentials and access policies.', permissions: ['identity.users.read', 'identity.roles.read'] },
+  'vault-admin': { description: 'Devices, credentials and access policies.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'vault.devices.read', 'vault.devices.write', 'vault.credentials.read', 'vault.credentials.write', 'vault.credential-history.reveal', 'vault.credential-policies.read', 'vault.credential-policies.write', 'access.policies.read', 'access.policies.write'] },
   approver: { description: 'Approves or denies access requests.', permissions: ['identity.users.read'] },
-  auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'identity.role-grants.read', 'identity.clients.read', 'settings.security.read', 'settings.network.read', 'settings.focal-points.read', 'settings.scim.read', 'settings.sso.read', 'audit.events.read'] },
+  auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'identity.role-grants.read', 'identity.clients.read', 'settings.security.read', 'settings.network.read', 'settings.focal-points.read', 'settings.scim.read', 'settings.sso.read', 'audit.events.read', 'vault.devices.read', 'vault.credentials.read', 'vault.credential-policies.read', 'access.policies.read'] },
   user: { description: 'Uses the credentials access policies grant them.', permissions: [] },
 };
 

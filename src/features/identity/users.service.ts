@@ -151,6 +151,9 @@ export function createUserService(deps: { db: Db; audit: AuditLog; clock: Clock;
     });
   }
 
-  return { create, list, get, effectivePermissions, update, remove, resetPassword };
+  /** The usernames of users of a tenant by id, in the caller's transaction (other features name owners with it). */
+  const namesOf = (trx: DbOrTx, tenantId: string, userIds: readonly string[]) => users.usernamesOf(trx, tenantId, userIds);
+
+  return { create, list, get, effectivePermissions, update, remove, resetPassword, namesOf };
 }
 export type UserService = ReturnType<typeof createUserService>;

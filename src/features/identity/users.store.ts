@@ -82,6 +82,13 @@ export async function rolesOfMany(db: DbOrTx, tenantId: string, userIds: string[
   return byUser;
 }
 
+/** The usernames of several users at once, by user id; ids of no user of the tenant are absent. */
+export async function usernamesOf(db: DbOrTx, tenantId: string, userIds: readonly string[]): Promise<Map<string, string>> {
+  if (userIds.length === 0) return new Map();
+  const rows = await db.selectFrom('users').select(['id', 'username']).where('tenant_id', '=', tenantId).where('id', 'in', [...new Set(userIds)]).execute();
+  return new Map(rows.map((r) => [r.id, r.username]));
+}
+
 /** Changes profile fields and the status of a user. */
 export async function updateUser(db: DbOrTx, tenantId: string, id: string, changes: Partial<Pick<UserTable, 'email' | 'display_name' | 'status' | 'failed_logins' | 'locked_until' | 'deactivation_reason'>>, now: number): Promise<void> {
   await db.updateTable('users').set({ ...changes, updated_at: now }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
@@ -118,6 +125,11 @@ export async function deleteUser(db: DbOrTx, tenantId: string, id: string): Prom
   for (const table of ['user_roles', 'group_members', 'sessions', 'activation_tokens', 'mfa_totp', 'mfa_recovery_codes', 'sso_links', 'password_history'] as const) {
     await db.deleteFrom(table).where('tenant_id', '=', tenantId).where('user_id', '=', id).execute();
   }
+  // Owning a vault credential is metadata naming the user: cleared here, the one deletion path of the API and SCIM,
+  // so no credential points at a removed user (deactivation keeps it: the owner may come back).
+  await db.updateTable('credentials').set({ owner_id: null }).where('tenant_id', '=', tenantId).where('owner_id', '=', id).execute();
+  // Access policies name users as members and approvers (features/access): a removed user leaves every policy.
+  await db.deleteFrom('access_policy_subjects').where('tenant_id', '=', tenantId).where('subject_type', '=', 'user').where('subject_id', '=', id).execute();
   await db.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
 }
 

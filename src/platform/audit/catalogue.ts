@@ -84,6 +84,23 @@ export const eventCatalogue = {
   'auth.sso.login.failed': { id: 3402, category: 'auth', severity: 6, description: 'A single sign-on login was refused: bad or replayed state, another browser, an IdP error, a token that failed validation, an unknown person without just-in-time provisioning, or a user or tenant that may not log in; details name the reason.' },
   'auth.sso.linked': { id: 3403, category: 'auth', severity: 6, description: "An identity provider's subject was linked to a tenant user (by verified email, or a user created by just-in-time provisioning); later logins find the user by this link." },
   'auth.break_glass.login': { id: 3404, category: 'auth', severity: 9, description: 'A break-glass account logged in with a password while the tenant requires single sign-on; every such login deserves a look.' },
+  'credential_policy.created': { id: 5201, category: 'vault', severity: 6, description: 'A credential policy (strength, age and rotation rules matched to credentials by attributes) was added; details list its name, priority, filters and rules.' },
+  'credential_policy.updated': { id: 5202, category: 'vault', severity: 6, description: "A credential policy's name, priority, filters or rules changed; details name the fields and their new values." },
+  'credential_policy.deleted': { id: 5203, category: 'vault', severity: 6, description: 'A credential policy was removed; the credentials it covered fall to the next matching policy or the default.' },
+  'credential_policy.password_generated': { id: 5204, category: 'vault', severity: 5, description: 'A password was generated following the applicable credential policy (for a credential, or for a new one on a device); details name the policy and the length, never the password.' },
+  'device.created': { id: 5001, category: 'vault', severity: 4, description: 'A device was added; details name it, its address, main protocol and port.' },
+  'device.updated': { id: 5002, category: 'vault', severity: 4, description: "A device's attributes changed (address, protocols, labels, tags, criticality, status...); details name the fields." },
+  'device.deleted': { id: 5003, category: 'vault', severity: 5, description: 'A device that held no credentials was removed with its protocols and tags.' },
+  'credential.created': { id: 5101, category: 'vault', severity: 6, description: 'A credential (a privileged account on a device) was added; details name the device, username, type and secret version, never the secret.' },
+  'credential.updated': { id: 5102, category: 'vault', severity: 5, description: "A credential's attributes changed (device, username, tags, owner, notes, TOTP seed, status...); details name the fields, never a value of a secret." },
+  'credential.deleted': { id: 5103, category: 'vault', severity: 7, description: 'A credential was removed with every version of its secret and its tags.' },
+  'credential.secret.changed': { id: 5104, category: 'vault', severity: 7, description: "A credential's secret was set: a new version was sealed and earlier ones kept in its history; details name the version and the reason (created, manual, generated, rotation, import), never the secret." },
+  'credential.history.revealed': { id: 5105, category: 'vault', severity: 8, description: 'An old (no longer current) version of a credential secret was revealed; details name the version and the justification given. Recorded before the secret left the server.' },
+  'credential.totp.viewed': { id: 5106, category: 'vault', severity: 6, description: "A user was shown a credential's current TOTP code (never the seed)." },
+  'credential.integrity_failed': { id: 5107, category: 'vault', severity: 9, description: 'A sealed value of a credential (secret, passphrase or TOTP seed) failed its integrity check: it was altered or moved in the database. Nothing was shown; the credential was flagged for rotation. Investigate.' },
+  'access_policy.created': { id: 6001, category: 'access', severity: 6, description: 'An access policy was created; details list its name, whether it is enabled, its members (user and group ids), filters and per-action rules (mode, approval levels and approvers, time restriction, emergency access).' },
+  'access_policy.updated': { id: 6002, category: 'access', severity: 6, description: "An access policy's name, description, enabled flag, members, filters or rules changed; details name the fields and list what the policy now grants." },
+  'access_policy.deleted': { id: 6003, category: 'access', severity: 6, description: 'An access policy was deleted; what it granted is no longer granted from the next decision on.' },
 } as const satisfies Record<string, EventDefinition>;
 
 /** The name of a catalogued event, such as `auth.login.failed`. */

@@ -350,6 +350,38 @@ export interface CredentialPolicyTable {
   updated_at: number;
 }
 
+/** An access policy (migration 0013): which credentials (filters, JSON) and how each action is granted (actions, JSON). */
+export interface AccessPolicyTable {
+  tenant_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  /** 0/1: a disabled policy grants nothing. */
+  enabled: number;
+  filters: string;
+  /** JSON per action (reveal, session, history); approvers of approval levels live in access_policy_subjects. */
+  actions: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A user or group an access policy names: a member, or an approver of one level (1-3) of one action (members: action '', level 0). */
+export interface AccessPolicySubjectTable {
+  tenant_id: string;
+  policy_id: string;
+  relation: 'member' | 'approver';
+  action: string;
+  level: number;
+  subject_type: 'user' | 'group';
+  subject_id: string;
+}
+
+/** Bumped with every access-policy change of a tenant: each node's compiled-policy cache compares it. */
+export interface AccessPolicyRevisionTable {
+  tenant_id: string;
+  revision: number;
+}
+
 export interface OperatorTokenTable {
   id: string;
   name: string;
@@ -441,6 +473,9 @@ export interface Schema {
   credential_versions: CredentialVersionTable;
   credential_tags: CredentialTagTable;
   credential_policies: CredentialPolicyTable;
+  access_policies: AccessPolicyTable;
+  access_policy_subjects: AccessPolicySubjectTable;
+  access_policy_revisions: AccessPolicyRevisionTable;
 }
 
 /** Every table holding a tenant's rows (by a tenant_id column); deleting a tenant empties all of them. */
@@ -474,5 +509,8 @@ export const tenantOwnedTables = [
   'credential_versions',
   'credential_tags',
   'credential_policies',
+  'access_policies',
+  'access_policy_subjects',
+  'access_policy_revisions',
   'tenant_keys',
 ] as const satisfies readonly (keyof Schema)[];

@@ -1,0 +1,89 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { sql } from 'kysely';
+import { Secret } from 'otpauth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/support/app.js';
+import { dialects } from '../../../test/support/databases.js';
+import { apiCall } from '../../../test/support/users.js';
+import { createLogger } from '../../platform/log.js';
+
+describe.each(dialects)('credential secrets never appear in plaintext on %s', (dialect) => {
+  let t: TestApp;
+  const logLines: string[] = [];
+  beforeAll(async () => {
+    // Every log line of the whole flow, at the most verbose level, is kept to be searched.
+    t = await createTestApp(dialect, { log: createLogger({ level: 'trace', destination: { write: (line: string) => void logLines.push(line) } }) });
+  });
+  afterAll(async () => t.close());
+
+  /** Every row of every table, as text. */
+  async function allRows(): Promise<string> {
+    const db = t.runtime.database.db;
+    const tables = t.target.sqliteFile
+      ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db)).rows.map((r) => r.name)
+      : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = 'public'`.execute(db)).rows.map((r) => r.name);
+    expect(tables).toEqual(expect.arrayContaining(['credentials', 'credential_versions', 'audit_events']));
+    const dumps = await Promise.all(tables.map(async (table) => JSON.stringify((await sql`select * from ${sql.table(table)}`.execute(db)).rows)));
+    return dumps.join('\n');
+  }
+
+  it('after create, change, history, an old-version reveal and TOTP, no secret, passphrase or seed is in any response but the reveal, any audit detail, log line, row or database file', async () => {
+    const admin = await t.tenantWithAdmin('plain-a');
+    const call = (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => apiCall(t, method, url, admin.token, payload);
+    const password1 = `Pw_${randomBytes(12).toString('hex')}_Aa1-:=`;
+    const password2 = `Pw_${randomBytes(12).toString('hex')}_Bb2-:=`;
+    const password3 = `Pw_${randomBytes(12).toString('hex')}_Cc3-:=`;
+    const seed = new Secret({ size: 20 }).base32;
+    const passphrase = `pp-${randomBytes(12).toString('hex')}`;
+    const { privateKey } = generateKeyPairSync('ed25519', { privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const keyLine = privateKey.split('\n')[1]!;
+    const secrets = [password1, password2, password3, seed, passphrase, keyLine];
+
+    const responses: { label: string; body: string }[] = [];
+    const record = async (label: string, res: Promise<{ statusCode: number; body: string }>, status = 200) => {
+      const done = await res;
+      expect(done.statusCode, `${label}: ${done.body}`).toBe(status);
+      responses.push({ label, body: done.body });
+      return JSON.parse(done.body || 'null');
+    };
+    const deviceId = (await record('device', call('POST', '/devices', { name: 'db01', address: '10.0.0.1', port: 5432, protocol: 'postgres' }), 201)).device.id;
+    const pwId = (await record('create', call('POST', '/credentials', { deviceId, username: 'postgres', type: 'password', secret: password1, totpSeed: seed }), 201)).credential.id;
+    await record('patch secret', call('PATCH', `/credentials/${pwId}`, { secret: password2, notes: 'rotated by hand' }));
+    await record('set secret', call('POST', `/credentials/${pwId}/secret`, { secret: password3 }));
+    await record('get', call('GET', `/credentials/${pwId}`));
+    await record('list', call('GET', '/credentials'));
+    await record('history', call('GET', `/credentials/${pwId}/history`));
+    const revealed = await record('reveal', call('POST', `/credentials/${pwId}/history/1/reveal`, { justification: 'INC-1: compare with the backup' }));
+    expect(revealed.secret).toBe(password1);
+    const totp = await record('totp', call('GET', `/credentials/${pwId}/totp`));
+    expect(totp.code).toMatch(/^\d{6}$/);
+    const keyId = (await record('create key', call('POST', '/credentials', { deviceId, username: 'deploy', type: 'ssh-key', secret: privateKey, passphrase }), 201)).credential.id;
+    await record('rotate key', call('POST', `/credentials/${keyId}/secret`, { secret: generateKeyPairSync('ed25519', { privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey }));
+    const keyReveal = await record('reveal key', call('POST', `/credentials/${keyId}/history/1/reveal`, { justification: 'INC-2: old host key login' }));
+    expect([keyReveal.secret, keyReveal.passphrase]).toEqual([privateKey, passphrase]);
+    // A refused secret (bad format) must not echo it either.
+    const refused = await record('refused', call('POST', `/credentials/${pwId}/secret`, { secret: `${password1}\n` }), 400);
+    expect(refused.error.code).toBe('SECRET_INVALID');
+
+    // Responses: only a reveal carries a secret, and only the one it was asked for.
+    for (const { label, body } of responses) {
+      const allowed = label === 'reveal' ? [password1] : label === 'reveal key' ? [passphrase, keyLine] : [];
+      for (const secret of secrets.filter((s) => !allowed.includes(s))) expect(body.includes(secret), `${label} carries a secret`).toBe(false);
+    }
+    const details = (await t.runtime.database.db.selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).execute()).map((e) => e.details).join('\n');
+    expect(details).toContain('INC-1: compare with the backup');
+    const logs = logLines.join('');
+    expect(logs).toContain(`/api/v1/credentials/${pwId}/history/1/reveal`);
+    const rows = await allRows();
+    expect(rows).toContain(pwId);
+    const files = t.target.sqliteFile ? [t.target.sqliteFile, `${t.target.sqliteFile}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f).toString('latin1')) : [];
+    if (t.target.sqliteFile) expect(files.join('')).toContain(pwId);
+    for (const secret of secrets) {
+      expect(details.includes(secret), 'audit details').toBe(false);
+      expect(logs.includes(secret), 'log lines').toBe(false);
+      expect(rows.includes(secret), 'database rows').toBe(false);
+      for (const bytes of files) expect(bytes.includes(secret), 'database file').toBe(false);
+    }
+  });
+});
