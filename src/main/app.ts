@@ -12,6 +12,9 @@ import { registerNetworkPolicyRoutes } from '../features/identity/network-policy
 import { registerFocalPointRoutes } from '../features/focal-points/focal-points.routes.js';
 import { registerDeviceRoutes } from '../features/vault/devices.routes.js';
 import { registerCredentialRoutes } from '../features/vault/credentials.routes.js';
+import { registerTransferRoutes } from '../features/transfer/transfer.routes.js';
+import { registerRevealRoutes } from '../features/vault/reveal.routes.js';
+import { registerCustodyRoutes } from '../features/vault/custody.routes.js';
 import { registerAccessPolicyRoutes } from '../features/access/access-policies.routes.js';
 import { registerCredentialPolicyRoutes } from '../features/vault/credential-policies.routes.js';
 import { registerClientRoutes } from '../features/clients/clients.routes.js';
@@ -64,6 +67,9 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     registerFocalPointRoutes(scope, { focalPoints: services.focalPoints });
     registerDeviceRoutes(scope, { devices: services.devices });
     registerCredentialRoutes(scope, { credentials: services.credentials, history: services.credentialHistory });
+    registerTransferRoutes(scope, { transfer: services.transfer });
+    registerRevealRoutes(scope, { reveal: services.reveal });
+    registerCustodyRoutes(scope, { custody: services.custody });
     registerAccessPolicyRoutes(scope, { accessPolicies: services.accessPolicies });
     registerCredentialPolicyRoutes(scope, { credentialPolicies: services.credentialPolicies });
     registerClientRoutes(scope, { clients: services.clients });

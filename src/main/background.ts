@@ -2,6 +2,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { createJobQueue, createJobWorker, createLeaderElector, createScheduler } from '../platform/jobs/index.js';
 import { identityJobHandlers, identitySchedules } from '../features/identity/identity.jobs.js';
+import { custodyJobHandlers, custodySchedules } from '../features/vault/custody.jobs.js';
 import type { Runtime } from './runtime.js';
 
 /** Starts this node's job worker, its leader election and the leader-only schedules; stop() drains them. */
@@ -10,13 +11,13 @@ export async function startBackgroundWork(runtime: Runtime) {
   const queue = createJobQueue({ db: database.db, dialect: database.dialect, clock });
   const worker = createJobWorker({
     queue,
-    handlers: { ...identityJobHandlers({ db: database.db, clock, log, deactivate: runtime.services.deactivate }) },
+    handlers: { ...identityJobHandlers({ db: database.db, clock, log, deactivate: runtime.services.deactivate }), ...custodyJobHandlers({ custody: runtime.services.custody, log }) },
     owner: `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     log,
     clock,
   });
   const leader = createLeaderElector({ dialect: database.dialect, postgresUrl: config.databaseUrl, log });
-  const scheduler = createScheduler({ leader, queue, schedules: [...identitySchedules], clock, log });
+  const scheduler = createScheduler({ leader, queue, schedules: [...identitySchedules, ...custodySchedules], clock, log });
   await leader.start();
   scheduler.start();
   worker.start();

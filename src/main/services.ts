@@ -18,6 +18,9 @@ import { createFocalPointService } from '../features/focal-points/focal-points.s
 import { createDeviceService } from '../features/vault/devices.service.js';
 import { createCredentialService } from '../features/vault/credentials.service.js';
 import { createCredentialHistoryService } from '../features/vault/credentials.history.js';
+import { createTransferService } from '../features/transfer/transfer.service.js';
+import { createRevealService } from '../features/vault/reveal.service.js';
+import { createCustodyService } from '../features/vault/custody.service.js';
 import { createAccessPolicyService } from '../features/access/access-policies.service.js';
 import { createCredentialPolicyService } from '../features/vault/credential-policies.service.js';
 import { createClientService } from '../features/clients/clients.service.js';
@@ -41,7 +44,7 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   /** The one permission check for any caller: a user's roles, or a client's scopes. */
   const can = (actor: Actor, permission: string) => (actor.kind === 'client' ? clients.hasPermission(actor, permission) : auth.hasPermission(actor, permission));
   const grants = createRoleGrants({ db, audit, clock, can });
-  const deactivate = createDeactivation({ audit, clock, signals: deps.signals, steps: [grants.cancelOnDeactivation] });
+  const deactivate = createDeactivation({ audit, clock, signals: deps.signals, steps: [grants.cancelOnDeactivation, (...step) => custody.releaseOnDeactivation(...step)] });
   const users = createUserService({ db, audit, clock, auth, can, deactivate, grants });
   const roles = createRoleService({ db, audit, clock, grants });
   const groups = createGroupService({ db, audit, clock, grants });
@@ -52,7 +55,13 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   // Passwords people type (created, manual) are held to the credential policy that applies to them.
   const credentials = createCredentialService({ db, audit, clock, keyring, owners: users, checkSecret: credentialPolicies.checkSecret });
   const credentialHistory = createCredentialHistoryService({ db, audit, clock, keyring });
+  // Bulk import and export; imported secrets are sealed as credentials.service seals them (version 1, reason import).
+  const transfer = createTransferService({ db, audit, clock, keyring, can });
   const accessPolicies = createAccessPolicyService({ db, audit, clock });
+  // Reveal and custody are governed by the access policies (the decision), the credential policies (rotation after use) and the permission check.
+  const useGovernance = { decisionFor: accessPolicies.decisionFor, can, rotatesAfter: credentialPolicies.rotatesAfter };
+  const reveal = createRevealService({ db, audit, clock, keyring, governance: useGovernance });
+  const custody = createCustodyService({ db, audit, clock, keyring, governance: useGovernance });
   const network = createNetworkPolicyService({ db, audit, clock });
   const ssoOidc = createSsoOidc();
   const ssoSettings = createSsoSettingsService({ db, audit, clock, keyring, oidc: ssoOidc, publicUrl: deps.config.publicUrl, assertHoldsEverything: grants.assertHoldsEverything });
@@ -60,6 +69,6 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const ssoLogin = createSsoLoginService({ db, audit, clock, keyring, log, oidc: ssoOidc, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, openSession: auth.openSession });
   const scim = createScimService({ db, audit, clock, deactivate, publicUrl: deps.config.publicUrl, assertHoldsEverything: grants.assertHoldsEverything });
   const clients = createClientService({ db, audit, clock, log, changeMarker: database.changeMarker, hasPermission: auth.hasPermission });
-  return { can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, credentialPolicies, accessPolicies, clients, deactivate, scim, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
+  return { can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, reveal, custody, clients, deactivate, scim, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -28,6 +28,7 @@ export const permissionCatalogue = {
   'vault.credentials.read': "See credentials (never their secrets), their version history, and a credential's current TOTP code.",
   'vault.credentials.write': "Add, change and remove credentials and set their secrets (each change keeps the previous secret as an old version).",
   'vault.credential-history.reveal': "Reveal an old (no longer current) version of a credential's secret, with a justification that is audited.",
+  'vault.credentials.use': 'Reveal, check out and check in credentials that access policies grant you.',
   'access.policies.read': 'See access policies (who may reveal, open sessions with or read the history of which credentials, and how) and preview the decision for a user and a credential.',
   'access.policies.write': 'Create, change, enable, disable and delete access policies.',
   'audit.events.read': "Read the tenant's audit events.",
@@ -36,16 +37,23 @@ export const permissionCatalogue = {
 /** A permission name from the catalogue. */
 export type Permission = keyof typeof permissionCatalogue;
 
+/**
+ * Permissions that confer nothing by themselves: what they reach is what access policies grant (written by those
+ * holding access.policies.write). Anyone who may assign roles may hand them out, so the built-in user role stays
+ * assignable (it is every new user's role) by administrators who do not use credentials themselves.
+ */
+export const policyGovernedPermissions: ReadonlySet<string> = new Set<Permission>(['vault.credentials.use']);
+
 const all = Object.keys(permissionCatalogue) as Permission[];
 
 /** Built-in roles and the permissions they grant; features add theirs to the catalogue as they land. */
 export const builtInRoles: Record<string, { description: string; permissions: Permission[] }> = {
   'tenant-admin': { description: 'Everything in the tenant.', permissions: all },
   'security-admin': { description: 'Users, groups, roles and security settings; the audit trail.', permissions: ['identity.users.read', 'identity.users.write', 'identity.users.deactivate', 'identity.roles.read', 'identity.roles.write', 'identity.groups.read', 'identity.groups.write', 'identity.role-grants.read', 'identity.role-grants.decide', 'identity.clients.read', 'identity.clients.write', 'settings.security.read', 'settings.security.write', 'settings.network.read', 'settings.network.write', 'settings.focal-points.read', 'settings.focal-points.write', 'settings.scim.read', 'settings.scim.write', 'settings.sso.read', 'settings.sso.write', 'audit.events.read'] },
-  'vault-admin': { description: 'Devices, credentials and access policies.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'vault.devices.read', 'vault.devices.write', 'vault.credentials.read', 'vault.credentials.write', 'vault.credential-history.reveal', 'vault.credential-policies.read', 'vault.credential-policies.write', 'access.policies.read', 'access.policies.write'] },
-  approver: { description: 'Approves or denies access requests.', permissions: ['identity.users.read'] },
+  'vault-admin': { description: 'Devices, credentials and access policies.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'vault.devices.read', 'vault.devices.write', 'vault.credentials.read', 'vault.credentials.write', 'vault.credential-history.reveal', 'vault.credentials.use', 'vault.credential-policies.read', 'vault.credential-policies.write', 'access.policies.read', 'access.policies.write'] },
+  approver: { description: 'Approves or denies access requests.', permissions: ['identity.users.read', 'vault.credentials.use'] },
   auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'identity.role-grants.read', 'identity.clients.read', 'settings.security.read', 'settings.network.read', 'settings.focal-points.read', 'settings.scim.read', 'settings.sso.read', 'audit.events.read', 'vault.devices.read', 'vault.credentials.read', 'vault.credential-policies.read', 'access.policies.read'] },
-  user: { description: 'Uses the credentials access policies grant them.', permissions: [] },
+  user: { description: 'Uses the credentials access policies grant them.', permissions: ['vault.credentials.use'] },
 };
 
 /** A tenant's custom roles by name, each with the permissions it grants. */

@@ -5,7 +5,7 @@ import type { Db, DbOrTx } from '../../platform/db/database.js';
 import type { RoleGrantTable } from '../../platform/db/schema.js';
 import { conflict, forbidden, invalid, notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
-import { builtInRoles, isAdminRole, permissionCatalogue, permissionsOf, type Permission } from './permissions.js';
+import { builtInRoles, isAdminRole, permissionCatalogue, permissionsOf, policyGovernedPermissions, type Permission } from './permissions.js';
 import { readSecurityPolicy } from './security-policy.store.js';
 import * as grants from './role-grants.store.js';
 import * as groups from './groups.store.js';
@@ -53,7 +53,8 @@ export function createRoleGrants(deps: { db: Db; audit: AuditLog; clock: Clock; 
 
   /** Refuses to let the caller hand out permissions their own roles (direct and through groups) do not grant. */
   async function assertCanHandOut(trx: DbOrTx, actor: Actor, permissions: Iterable<string>) {
-    const wanted = [...permissions];
+    // Policy-governed permissions (vault.credentials.use) reach only what access policies grant: handing them out escalates nothing.
+    const wanted = [...permissions].filter((p) => !policyGovernedPermissions.has(p));
     let missing: string[];
     if (actor.kind === 'user') {
       // Read in the caller's transaction: a user's roles, direct and through groups.

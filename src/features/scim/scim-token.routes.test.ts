@@ -116,10 +116,11 @@ describe.each(dialects)('SCIM token on %s', (dialect) => {
     }
   });
 
-  it('permissions: settings.scim.read shows the status (auditor), settings.scim.write creates and revokes (security-admin); others get 403', async () => {
+  it('permissions: settings.scim.read shows the status (auditor), settings.scim.write with every other permission creates and revokes (tenant-admin, not security-admin); others get 403', async () => {
     const plain = await activeUser(t, admin, 'scim-plain');
     const auditor = await activeUser(t, admin, 'scim-auditor', ['auditor']);
     const secAdmin = await activeUser(t, admin, 'scim-secadmin', ['security-admin']);
+    const tenantAdmin = await activeUser(t, admin, 'scim-tenantadmin', ['tenant-admin']);
     const before = await tokenRows();
     for (const [method, url] of [['GET', '/settings/scim'], ['POST', '/settings/scim/token'], ['DELETE', '/settings/scim/token']] as const) {
       const res = await api(method, url, plain.token);
@@ -130,9 +131,14 @@ describe.each(dialects)('SCIM token on %s', (dialect) => {
     expect((await api('POST', '/settings/scim/token', auditor.token)).statusCode).toBe(403);
     expect((await api('DELETE', '/settings/scim/token', auditor.token)).statusCode).toBe(403);
     expect(await tokenRows()).toEqual(before);
-    const created = await api('POST', '/settings/scim/token', secAdmin.token);
+    // A SCIM token provisions anyone into any group: a security-admin, who lacks the vault permissions, may not issue one.
+    const notEverything = await api('POST', '/settings/scim/token', secAdmin.token);
+    expect(notEverything.statusCode).toBe(403);
+    expect(notEverything.json().error.code).toBe('PERMISSION_NOT_HELD');
+    expect(await tokenRows()).toEqual(before);
+    const created = await api('POST', '/settings/scim/token', tenantAdmin.token);
     expect(created.statusCode).toBe(201);
-    expect((await api('DELETE', '/settings/scim/token', secAdmin.token)).statusCode).toBe(204);
+    expect((await api('DELETE', '/settings/scim/token', tenantAdmin.token)).statusCode).toBe(204);
   });
 
   it('refuses a body with unknown fields (400) and writes nothing', async () => {

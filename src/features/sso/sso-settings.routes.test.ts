@@ -152,18 +152,24 @@ describe.each(dialects)('SSO settings on %s', (dialect) => {
     expect((await put(admin.token, { ...base() })).statusCode).toBe(200);
   });
 
-  it('permissions: the role user cannot read; an auditor reads but cannot write; a security-admin writes', async () => {
+  it('permissions: the role user cannot read; an auditor reads but cannot write; a security-admin, lacking the vault permissions, may not; a tenant-admin writes', async () => {
     const user = await activeUser(t, admin, 'sso-perm-user');
     const auditor = await activeUser(t, admin, 'sso-perm-auditor', ['auditor']);
     const securityAdmin = await activeUser(t, admin, 'sso-perm-secadmin', ['security-admin']);
+    const tenantAdmin = await activeUser(t, admin, 'sso-perm-tenantadmin', ['tenant-admin']);
     expect((await get(user.token)).statusCode).toBe(403);
     expect((await get(user.token)).json().error.code).toBe('FORBIDDEN');
     expect((await get(auditor.token)).statusCode).toBe(200);
     const refused = await put(auditor.token, base());
     expect(refused.statusCode).toBe(403);
     expect(refused.json().error.code).toBe('FORBIDDEN');
-    const { view } = await configureSso(t, securityAdmin.token, idp);
+    // The identity provider's group mapping could make anyone anything: only a holder of every permission configures it.
+    const notEverything = await put(securityAdmin.token, base());
+    expect(notEverything.statusCode).toBe(403);
+    expect(notEverything.json().error.code).toBe('PERMISSION_NOT_HELD');
+    expect(notEverything.json().error.message).toContain('vault.credentials.write');
+    const { view } = await configureSso(t, tenantAdmin.token, idp);
     expect(view.enabled).toBe(true);
-    expect((await ssoEvents()).at(-1)!.actor_id).toBe(securityAdmin.id);
+    expect((await ssoEvents()).at(-1)!.actor_id).toBe(tenantAdmin.id);
   });
 });

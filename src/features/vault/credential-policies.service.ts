@@ -204,6 +204,19 @@ export function createCredentialPolicyService(deps: { db: Db; audit: AuditLog; c
     );
   }
 
-  return { create, list, get, update, remove, match, generate, policyFor, checkSecret };
+  /**
+   * Whether the policy that applies to a credential asks for rotation after a reveal or a check-in, read in the
+   * caller's transaction. One read when no policy of the tenant sets the flag (the common case); the credential's
+   * attributes are read only when one does.
+   */
+  async function rotatesAfter(trx: DbOrTx, tenantId: string, credentialId: string, event: 'reveal' | 'checkin'): Promise<boolean> {
+    const flag = event === 'reveal' ? 'rotateAfterReveal' : 'rotateAfterCheckin';
+    const policies = (await store.listPolicies(trx, tenantId)).map(fromRow);
+    if (!policies.some((p) => p.rules[flag])) return false;
+    const winner = matchingPolicies(policies, await credentialTarget(trx, tenantId, credentialId))[0];
+    return winner?.rules[flag] ?? false;
+  }
+
+  return { create, list, get, update, remove, match, generate, policyFor, checkSecret, rotatesAfter };
 }
 export type CredentialPolicyService = ReturnType<typeof createCredentialPolicyService>;

@@ -26,7 +26,7 @@ const deviceExists = (name: string) => conflict('DEVICE_EXISTS', `A device named
  * The protocols a device speaks: the main one on its port, the listed ones, and (when no list is sent) the ones it
  * already spoke. A protocol appears once; the main protocol's port wins only if the list does not contradict it.
  */
-function protocolSet(main: ProtocolRow, listed: ProtocolRow[] | undefined, existing: ProtocolRow[]): ProtocolRow[] {
+export function protocolSet(main: ProtocolRow, listed: ProtocolRow[] | undefined, existing: ProtocolRow[]): ProtocolRow[] {
   const seen = new Set<string>();
   for (const entry of listed ?? []) {
     if (seen.has(entry.protocol)) throw invalid('PROTOCOL_REPEATED', `protocols lists ${entry.protocol} twice; a device speaks each protocol on one port.`);

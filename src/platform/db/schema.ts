@@ -382,6 +382,26 @@ export interface AccessPolicyRevisionTable {
   revision: number;
 }
 
+/**
+ * A credential's custody (checkout): who holds it until when. active_credential_id is the credential id while the
+ * lease is active and NULL once checked in; UNIQUE (tenant_id, active_credential_id) makes a checkout exclusive.
+ */
+export interface CredentialCheckoutTable {
+  tenant_id: string;
+  id: string;
+  credential_id: string;
+  user_id: string;
+  active_credential_id: string | null;
+  justification: string | null;
+  request_id: string | null;
+  checked_out_at: number;
+  expires_at: number;
+  checked_in_at: number | null;
+  checked_in_by: string | null;
+  /** Why it ended: returned (by the holder), forced (an administrator), expired (the lease ran out), deactivated (the holder left). */
+  reason: 'returned' | 'forced' | 'expired' | 'deactivated' | null;
+}
+
 export interface OperatorTokenTable {
   id: string;
   name: string;
@@ -476,6 +496,7 @@ export interface Schema {
   access_policies: AccessPolicyTable;
   access_policy_subjects: AccessPolicySubjectTable;
   access_policy_revisions: AccessPolicyRevisionTable;
+  credential_checkouts: CredentialCheckoutTable;
 }
 
 /** Every table holding a tenant's rows (by a tenant_id column); deleting a tenant empties all of them. */
@@ -512,5 +533,6 @@ export const tenantOwnedTables = [
   'access_policies',
   'access_policy_subjects',
   'access_policy_revisions',
+  'credential_checkouts',
   'tenant_keys',
 ] as const satisfies readonly (keyof Schema)[];

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+/** The longest justification kept (a ticket number and a sentence or two). */
+export const JUSTIFICATION_MAX = 1000;
+
+const useFields = {
+  /** Why the secret is needed; required (at least 5 characters) where a policy asks for a justification or an approval. */
+  justification: z.string().max(JUSTIFICATION_MAX).optional(),
+  /** The approved access request this use relies on (access requests: a later change). */
+  requestId: z.string().max(64).optional(),
+  /** A current code of the caller's authenticator, for step-up; accepted, not yet enforced (docs/user-guide.md section 20). */
+  totp: z.string().regex(/^\d{6}$/, { error: 'a 6-digit code' }).optional(),
+};
+
+/** POST /api/v1/credentials/{id}/reveal. */
+export const revealBody = z.strictObject(useFields).nullish();
+export type RevealInput = z.infer<typeof revealBody>;
+
+/** POST /api/v1/credentials/{id}/checkout: the lease lasts `minutes` (1 to 1440, default 60). */
+export const checkoutBody = z.strictObject({ ...useFields, minutes: z.number().int().min(1).max(1440).optional() }).nullish();
+export type CheckoutInput = z.infer<typeof checkoutBody>;
+
+/** A credential's current secret, as a reveal or a checkout shows it. */
+export const revealedSecretView = z.object({
+  credentialId: z.string(),
+  version: z.number(),
+  username: z.string(),
+  type: z.string(),
+  secret: z.string(),
+  passphrase: z.string().nullable(),
+  device: z.object({ id: z.string(), name: z.string() }),
+  revealedAt: z.string(),
+});
+export type RevealedSecret = z.infer<typeof revealedSecretView>;
