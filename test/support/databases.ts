@@ -74,3 +74,13 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
     },
   };
 }
+
+/** Opens a system test's installation (the server's data dir or its PostgreSQL database) for one piece of work, then closes it. */
+export async function withInstallation<T>(where: { postgresUrl?: string; dataDir: string }, work: (db: Database) => Promise<T>): Promise<T> {
+  const database = openDatabase(where.postgresUrl ? { postgresUrl: where.postgresUrl } : { sqliteFile: path.join(where.dataDir, 'custos.db') });
+  try {
+    return await work(database);
+  } finally {
+    await database.close();
+  }
+}

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../src/platform/db/database.js';
-import { createTestDatabase, dialects, type TestDatabase } from '../support/databases.js';
+import type { Database } from '../../src/platform/db/database.js';
+import { createTestDatabase, dialects, withInstallation, type TestDatabase } from '../support/databases.js';
 import { childEnv, failedStart, runCli, startServer, type ServerProcess } from '../support/processes.js';
 
 const PASSWORD = 'a long and careful passphrase';
@@ -34,14 +34,7 @@ describe.each(dialects)('custos from an empty data directory on %s', (dialect) =
     expect(result.code, result.stderr).toBe(0);
     return JSON.parse(result.stdout);
   };
-  const withDb = async <T>(work: (db: Database) => Promise<T>) => {
-    const database = openDatabase(dialect === 'postgres' ? { postgresUrl: target.postgresUrl } : { sqliteFile: path.join(dataDir, 'custos.db') });
-    try {
-      return await work(database);
-    } finally {
-      await database.close();
-    }
-  };
+  const withDb = <T>(work: (db: Database) => Promise<T>) => withInstallation({ postgresUrl: dialect === 'postgres' ? target.postgresUrl : undefined, dataDir }, work);
   async function restart(extraEnv: Record<string, string> = {}) {
     if (server) logs.push(server.output());
     await server?.stop();

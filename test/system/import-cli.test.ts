@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../../src/platform/db/database.js';
-import { createTestDatabase, dialects, type TestDatabase } from '../support/databases.js';
+import type { Database } from '../../src/platform/db/database.js';
+import { createTestDatabase, dialects, withInstallation, type TestDatabase } from '../support/databases.js';
 import { childEnv, runCli, startServer, type ServerProcess } from '../support/processes.js';
 
 const SECRET = 'Cli_Imported-Secret_0042';
@@ -16,14 +16,7 @@ describe.each(dialects)('custos import on %s', (dialect) => {
   let server: ServerProcess;
   let tenantId: string;
 
-  const withDb = async <T>(work: (db: Database) => Promise<T>) => {
-    const database = openDatabase(dialect === 'postgres' ? { postgresUrl: target.postgresUrl } : { sqliteFile: path.join(dataDir, 'custos.db') });
-    try {
-      return await work(database);
-    } finally {
-      await database.close();
-    }
-  };
+  const withDb = <T>(work: (db: Database) => Promise<T>) => withInstallation({ postgresUrl: dialect === 'postgres' ? target.postgresUrl : undefined, dataDir }, work);
   const countOf = (table: 'devices' | 'credentials') =>
     withDb(async ({ db }) => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow()).n));
   const file = (name: string, content: string) => {
