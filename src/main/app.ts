@@ -16,6 +16,7 @@ import { registerTransferRoutes } from '../features/transfer/transfer.routes.js'
 import { registerRevealRoutes } from '../features/vault/reveal.routes.js';
 import { registerCustodyRoutes } from '../features/vault/custody.routes.js';
 import { registerAccessPolicyRoutes } from '../features/access/access-policies.routes.js';
+import { registerAccessRequestRoutes } from '../features/access/access-requests.routes.js';
 import { registerCredentialPolicyRoutes } from '../features/vault/credential-policies.routes.js';
 import { registerClientRoutes } from '../features/clients/clients.routes.js';
 import { registerOAuth2Routes, type TokenRateLimit } from '../features/clients/oauth2.routes.js';
@@ -71,6 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     registerRevealRoutes(scope, { reveal: services.reveal });
     registerCustodyRoutes(scope, { custody: services.custody });
     registerAccessPolicyRoutes(scope, { accessPolicies: services.accessPolicies });
+    registerAccessRequestRoutes(scope, { requests: services.accessRequests, approvals: services.approvals });
     registerCredentialPolicyRoutes(scope, { credentialPolicies: services.credentialPolicies });
     registerClientRoutes(scope, { clients: services.clients });
     registerOAuth2Routes(scope, { clients: services.clients, rateLimit: deps.clientTokenRateLimit });

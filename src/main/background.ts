@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createJobQueue, createJobWorker, createLeaderElector, createScheduler } from '../platform/jobs/index.js';
 import { identityJobHandlers, identitySchedules } from '../features/identity/identity.jobs.js';
 import { custodyJobHandlers, custodySchedules } from '../features/vault/custody.jobs.js';
+import { accessRequestJobHandlers, accessRequestSchedules } from '../features/access/access-requests.jobs.js';
 import type { Runtime } from './runtime.js';
 
 /** Starts this node's job worker, its leader election and the leader-only schedules; stop() drains them. */
@@ -11,13 +12,13 @@ export async function startBackgroundWork(runtime: Runtime) {
   const queue = createJobQueue({ db: database.db, dialect: database.dialect, clock });
   const worker = createJobWorker({
     queue,
-    handlers: { ...identityJobHandlers({ db: database.db, clock, log, deactivate: runtime.services.deactivate }), ...custodyJobHandlers({ custody: runtime.services.custody, log }) },
+    handlers: { ...identityJobHandlers({ db: database.db, clock, log, deactivate: runtime.services.deactivate }), ...custodyJobHandlers({ custody: runtime.services.custody, log }), ...accessRequestJobHandlers({ lifecycle: runtime.services.requestLifecycle, log }) },
     owner: `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     log,
     clock,
   });
   const leader = createLeaderElector({ dialect: database.dialect, postgresUrl: config.databaseUrl, log });
-  const scheduler = createScheduler({ leader, queue, schedules: [...identitySchedules, ...custodySchedules], clock, log });
+  const scheduler = createScheduler({ leader, queue, schedules: [...identitySchedules, ...custodySchedules, ...accessRequestSchedules], clock, log });
   await leader.start();
   scheduler.start();
   worker.start();

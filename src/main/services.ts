@@ -23,6 +23,9 @@ import { createRevealService } from '../features/vault/reveal.service.js';
 import { createCustodyService } from '../features/vault/custody.service.js';
 import { createAccessPolicyService } from '../features/access/access-policies.service.js';
 import { createCredentialPolicyService } from '../features/vault/credential-policies.service.js';
+import { createAccessRequestService, type Notify } from '../features/access/access-requests.service.js';
+import { createApprovalService } from '../features/access/access-requests.approvals.js';
+import { createRequestLifecycle } from '../features/access/access-requests.lifecycle.js';
 import { createClientService } from '../features/clients/clients.service.js';
 import { createOperatorService } from '../features/operators/operators.service.js';
 import { createTenantService, findTenantRef } from '../features/tenants/tenants.service.js';
@@ -44,7 +47,7 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   /** The one permission check for any caller: a user's roles, or a client's scopes. */
   const can = (actor: Actor, permission: string) => (actor.kind === 'client' ? clients.hasPermission(actor, permission) : auth.hasPermission(actor, permission));
   const grants = createRoleGrants({ db, audit, clock, can });
-  const deactivate = createDeactivation({ audit, clock, signals: deps.signals, steps: [grants.cancelOnDeactivation, (...step) => custody.releaseOnDeactivation(...step)] });
+  const deactivate = createDeactivation({ audit, clock, signals: deps.signals, steps: [grants.cancelOnDeactivation, (...step) => custody.releaseOnDeactivation(...step), (...step) => requestLifecycle.cancelOnDeactivation(...step)] });
   const users = createUserService({ db, audit, clock, auth, can, deactivate, grants });
   const roles = createRoleService({ db, audit, clock, grants });
   const groups = createGroupService({ db, audit, clock, grants });
@@ -58,8 +61,15 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   // Bulk import and export; imported secrets are sealed as credentials.service seals them (version 1, reason import).
   const transfer = createTransferService({ db, audit, clock, keyring, can });
   const accessPolicies = createAccessPolicyService({ db, audit, clock });
-  // Reveal and custody are governed by the access policies (the decision), the credential policies (rotation after use) and the permission check.
-  const useGovernance = { decisionFor: accessPolicies.decisionFor, can, rotatesAfter: credentialPolicies.rotatesAfter };
+  const notify: Notify = async () => {}; // PLACEHOLDER until notifications land
+  const requestDeps = { db, audit, clock, notify, decisionFor: accessPolicies.decisionFor, can };
+  const accessRequests = createAccessRequestService(requestDeps);
+  const approvals = createApprovalService(requestDeps);
+  const requestLifecycle = createRequestLifecycle(requestDeps);
+  // A fresh TOTP code, spent like a login's (the same step is never accepted twice).
+  const verifyStepUp = async (actor: Actor, code: string) => ((await mfa.isEnrolled(actor.tenantId!, actor.id)) ? (await mfa.verifyLogin(db, actor, actor.tenantId!, actor.id, code)) !== null : null);
+  // Reveal and custody are governed by the access policies (the decision and approved requests), the credential policies (rotation after use), the permission check and the step-up.
+  const useGovernance = { decisionFor: accessPolicies.decisionFor, can, rotatesAfter: credentialPolicies.rotatesAfter, approvalFor: requestLifecycle.usableApproval, verifyStepUp };
   const reveal = createRevealService({ db, audit, clock, keyring, governance: useGovernance });
   const custody = createCustodyService({ db, audit, clock, keyring, governance: useGovernance });
   const network = createNetworkPolicyService({ db, audit, clock });
@@ -69,6 +79,6 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const ssoLogin = createSsoLoginService({ db, audit, clock, keyring, log, oidc: ssoOidc, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, openSession: auth.openSession });
   const scim = createScimService({ db, audit, clock, deactivate, publicUrl: deps.config.publicUrl, assertHoldsEverything: grants.assertHoldsEverything });
   const clients = createClientService({ db, audit, clock, log, changeMarker: database.changeMarker, hasPermission: auth.hasPermission });
-  return { can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, reveal, custody, clients, deactivate, scim, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
+  return { can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, accessRequests, approvals, requestLifecycle, reveal, custody, clients, deactivate, scim, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
 }
 export type Services = ReturnType<typeof createServices>;

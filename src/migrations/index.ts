@@ -14,6 +14,7 @@ import * as vaultInventory from './0012_vault_inventory.js';
 import * as accessPolicies from './0013_access_policies.js';
 import * as vaultChanges from './0014_vault_changes.js';
 import * as custody from './0015_custody.js';
+import * as accessRequests from './0016_access_requests.js';
 
 /** Every schema change in order; names are permanent once released (expand/contract rules: docs/architecture.md). */
 export const migrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0013_access_policies': accessPolicies,
   '0014_vault_changes': vaultChanges,
   '0015_custody': custody,
+  '0016_access_requests': accessRequests,
 };

@@ -5,7 +5,7 @@ import { compileWindow, insideWindow, type CompiledWindow, type TimeRestriction 
  * The access-policy engine: pure functions, no I/O. Policies only grant; a credential no policy grants is
  * invisible. Where several policies grant the same action, the most restrictive wins (docs/user-guide.md
  * section 20 states the rule): the strictest mode, every approval level of every policy, the shortest approval
- * validity, every time restriction, and emergency access only if all of them allow it.
+ * validity, every time restriction, a TOTP step-up if any asks for one, and emergency access only if all of them allow it.
  */
 export const accessActions = ['reveal', 'session', 'history'] as const;
 export type AccessAction = (typeof accessActions)[number];
@@ -31,6 +31,8 @@ export interface ActionRule {
   approvalValidMinutes?: number;
   timeRestriction?: TimeRestriction;
   emergencyAllowed: boolean;
+  /** A fresh TOTP code must come with each use. */
+  totpStepUp?: boolean;
 }
 
 /** Which credentials a policy covers; every field named must match: any one of the listed names, sites, types and patterns, but every listed tag. */
@@ -88,6 +90,7 @@ interface CompiledRule {
   validMinutes: number | null;
   window: CompiledWindow | null;
   emergencyAllowed: boolean;
+  totpStepUp: boolean;
 }
 
 /** A policy compiled once when loaded: sets for members, compiled patterns and windows. */
@@ -118,6 +121,7 @@ export interface Requirements {
   approval: { levels: ApprovalStage[]; validMinutes: number } | null;
   timeWindow: { ok: boolean; restrictedBy: string[]; outsideOf: string[] };
   emergencyAllowed: boolean;
+  totpStepUp: boolean;
 }
 
 /** The answer for one subject, target, action and instant. */
@@ -163,6 +167,7 @@ function compileRule(rule: ActionRule): CompiledRule {
     validMinutes: rule.mode === 'approval' ? (rule.approvalValidMinutes ?? 60) : null,
     window: rule.timeRestriction ? compileWindow(rule.timeRestriction) : null,
     emergencyAllowed: rule.emergencyAllowed,
+    totpStepUp: rule.totpStepUp === true,
   };
 }
 
@@ -244,6 +249,7 @@ export function decide(policies: readonly CompiledPolicy[], subject: Subject, ta
       approval: mergeApprovals(matched),
       timeWindow: { ok: outsideOf.length === 0, restrictedBy: sorted(restricted.map((m) => m.id)), outsideOf },
       emergencyAllowed: matched.every((m) => m.rule.emergencyAllowed),
+      totpStepUp: matched.some((m) => m.rule.totpStepUp),
     },
     denial: outsideOf.length > 0 ? 'ACCESS_OUTSIDE_WINDOW' : null,
     matchedPolicyIds: sorted(matched.map((m) => m.id)),

@@ -71,7 +71,7 @@ const levelBody = z.strictObject({
   required: z.number().int().min(1, 'required is at least 1 approval').max(100),
 });
 
-/** How one action is granted: allow, justification, or approval by 1 to 3 levels; optionally only at times; emergency access. */
+/** How one action is granted: allow, justification, or approval by 1 to 3 levels; optionally only at times, after a fresh TOTP code; emergency access. */
 export const actionBody = z
   .strictObject({
     mode: z.enum(accessModes, { error: `mode is one of: ${accessModes.join(', ')}.` }),
@@ -79,6 +79,7 @@ export const actionBody = z
     approvalValidMinutes: z.number().int().min(1, `approvalValidMinutes is 1 to ${MAX_APPROVAL_VALID_MINUTES}`).max(MAX_APPROVAL_VALID_MINUTES, `approvalValidMinutes is 1 to ${MAX_APPROVAL_VALID_MINUTES} (seven days)`).optional(),
     timeRestriction: timeRestrictionBody.optional(),
     emergencyAllowed: z.boolean().optional(),
+    totpStepUp: z.boolean().optional(),
   })
   .superRefine((rule, ctx) => {
     if (rule.mode === 'approval' && !rule.levels) ctx.addIssue({ code: 'custom', path: ['levels'], message: 'mode approval needs levels: 1 to 3 levels, each with approvers and required.' });
@@ -149,6 +150,7 @@ const actionView = z.object({
   approvalValidMinutes: z.number().optional(),
   timeRestriction: z.object({ timeZone: z.string(), weekdays: z.array(z.string()).optional(), hours: z.object({ from: z.string(), to: z.string() }).optional() }).optional(),
   emergencyAllowed: z.boolean(),
+  totpStepUp: z.boolean().optional(),
 });
 
 /** An access policy as administrators see it; the same shape is accepted back by PATCH. */
@@ -186,6 +188,7 @@ export const decisionView = z.object({
       approval: z.object({ levels: z.array(z.object({ level: z.number(), constraints: z.array(constraintView) })), validMinutes: z.number() }).nullable(),
       timeWindow: z.object({ ok: z.boolean(), restrictedBy: z.array(z.string()), outsideOf: z.array(z.string()) }),
       emergencyAllowed: z.boolean(),
+      totpStepUp: z.boolean(),
     })
     .optional(),
   denial: z.string().nullable().optional(),

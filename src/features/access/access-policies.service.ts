@@ -29,6 +29,7 @@ function toRules(actions: Actions): Partial<Record<AccessAction, ActionRule>> {
       ...(input.mode === 'approval' ? { levels: input.levels!, approvalValidMinutes: input.approvalValidMinutes ?? DEFAULT_APPROVAL_VALID_MINUTES } : {}),
       timeRestriction: input.timeRestriction,
       emergencyAllowed: input.emergencyAllowed ?? false,
+      totpStepUp: input.totpStepUp ?? false,
     });
   }
   return rules;

@@ -12,6 +12,8 @@ export function canonicalRule(rule: ActionRule): ActionRule {
     ...(rule.approvalValidMinutes !== undefined ? { approvalValidMinutes: rule.approvalValidMinutes } : {}),
     ...(rule.timeRestriction ? { timeRestriction: rule.timeRestriction } : {}),
     emergencyAllowed: rule.emergencyAllowed,
+    // Only when asked for, so policies stored before the step-up existed read back unchanged.
+    ...(rule.totpStepUp ? { totpStepUp: true } : {}),
   };
 }
 

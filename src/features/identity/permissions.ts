@@ -31,6 +31,7 @@ export const permissionCatalogue = {
   'vault.credentials.use': 'Reveal, check out and check in credentials that access policies grant you.',
   'access.policies.read': 'See access policies (who may reveal, open sessions with or read the history of which credentials, and how) and preview the decision for a user and a credential.',
   'access.policies.write': 'Create, change, enable, disable and delete access policies.',
+  'access.requests.read': "See every access request of the tenant (everyone sees their own requests and those waiting for their approval).",
   'audit.events.read': "Read the tenant's audit events.",
 } as const;
 
@@ -50,9 +51,9 @@ const all = Object.keys(permissionCatalogue) as Permission[];
 export const builtInRoles: Record<string, { description: string; permissions: Permission[] }> = {
   'tenant-admin': { description: 'Everything in the tenant.', permissions: all },
   'security-admin': { description: 'Users, groups, roles and security settings; the audit trail.', permissions: ['identity.users.read', 'identity.users.write', 'identity.users.deactivate', 'identity.roles.read', 'identity.roles.write', 'identity.groups.read', 'identity.groups.write', 'identity.role-grants.read', 'identity.role-grants.decide', 'identity.clients.read', 'identity.clients.write', 'settings.security.read', 'settings.security.write', 'settings.network.read', 'settings.network.write', 'settings.focal-points.read', 'settings.focal-points.write', 'settings.scim.read', 'settings.scim.write', 'settings.sso.read', 'settings.sso.write', 'audit.events.read'] },
-  'vault-admin': { description: 'Devices, credentials and access policies.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'vault.devices.read', 'vault.devices.write', 'vault.credentials.read', 'vault.credentials.write', 'vault.credential-history.reveal', 'vault.credentials.use', 'vault.credential-policies.read', 'vault.credential-policies.write', 'access.policies.read', 'access.policies.write'] },
+  'vault-admin': { description: 'Devices, credentials and access policies.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'vault.devices.read', 'vault.devices.write', 'vault.credentials.read', 'vault.credentials.write', 'vault.credential-history.reveal', 'vault.credentials.use', 'vault.credential-policies.read', 'vault.credential-policies.write', 'access.policies.read', 'access.policies.write', 'access.requests.read'] },
   approver: { description: 'Approves or denies access requests.', permissions: ['identity.users.read', 'vault.credentials.use'] },
-  auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'identity.role-grants.read', 'identity.clients.read', 'settings.security.read', 'settings.network.read', 'settings.focal-points.read', 'settings.scim.read', 'settings.sso.read', 'audit.events.read', 'vault.devices.read', 'vault.credentials.read', 'vault.credential-policies.read', 'access.policies.read'] },
+  auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'identity.role-grants.read', 'identity.clients.read', 'settings.security.read', 'settings.network.read', 'settings.focal-points.read', 'settings.scim.read', 'settings.sso.read', 'audit.events.read', 'vault.devices.read', 'vault.credentials.read', 'vault.credential-policies.read', 'access.policies.read', 'access.requests.read'] },
   user: { description: 'Uses the credentials access policies grant them.', permissions: ['vault.credentials.use'] },
 };
 

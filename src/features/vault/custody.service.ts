@@ -60,6 +60,7 @@ export function createCustodyService(deps: { db: Db; audit: AuditLog; clock: Clo
       await custody.insertCheckout(trx, checkoutRow).catch((error) => {
         throw isUniqueViolation(error) ? checkedOut(id) : error;
       });
+      if (grant.emergency) await custody.markForRotation(trx, tenantId, row.id);
       await audit.append(trx, tenantId, { action: 'credential.checked_out', actor, target: { type: 'credential', id: row.id }, details: { checkoutId: checkoutRow.id, version: row.version, expiresAt: iso(checkoutRow.expires_at), minutes, ...grant } });
       return { checkout: toView(checkoutRow), secret };
     });

@@ -6,9 +6,9 @@ export const JUSTIFICATION_MAX = 1000;
 const useFields = {
   /** Why the secret is needed; required (at least 5 characters) where a policy asks for a justification or an approval. */
   justification: z.string().max(JUSTIFICATION_MAX).optional(),
-  /** The approved access request this use relies on (access requests: a later change). */
+  /** The approved access request this use relies on (else the caller's latest approval of this credential). */
   requestId: z.string().max(64).optional(),
-  /** A current code of the caller's authenticator, for step-up; accepted, not yet enforced (docs/user-guide.md section 20). */
+  /** A fresh code of the caller's authenticator, where an access policy asks for a TOTP step-up with each use. */
   totp: z.string().regex(/^\d{6}$/, { error: 'a 6-digit code' }).optional(),
 };
 

@@ -16,7 +16,7 @@ const JUSTIFICATION_MIN = 5;
 /** The slice of an access decision a reveal reads (access-engine's Decision, kept structural so vault imports no feature). */
 export type UseDecision =
   | { granted: false; visible: boolean }
-  | { granted: true; mode: 'allow' | 'justification' | 'approval'; denial: 'ACCESS_OUTSIDE_WINDOW' | null; matchedPolicyIds: string[]; requirements: { timeWindow: { outsideOf: string[] } } };
+  | { granted: true; mode: 'allow' | 'justification' | 'approval'; denial: 'ACCESS_OUTSIDE_WINDOW' | null; matchedPolicyIds: string[]; requirements: { timeWindow: { outsideOf: string[] }; totpStepUp: boolean } };
 
 /** What the vault asks of other features to govern the use of a credential; main/ wires them. */
 export interface UseGovernance {
@@ -26,6 +26,10 @@ export interface UseGovernance {
   can(actor: Actor, permission: string): boolean | Promise<boolean>;
   /** Whether the applicable credential policy asks for rotation after a reveal or a check-in (in the caller's transaction). */
   rotatesAfter(trx: DbOrTx, tenantId: string, credentialId: string, event: 'reveal' | 'checkin'): Promise<boolean>;
+  /** The approved access request a use under an approval policy relies on (throws ACCESS_REQUEST_REQUIRED or ACCESS_REQUEST_EXPIRED). */
+  approvalFor(actor: Actor, credentialId: string, action: 'reveal', requestId: string | null): Promise<{ requestId: string; emergency: boolean; justification: string }>;
+  /** Checks a fresh TOTP code of the caller (single use): null when they have no authenticator enrolled. */
+  verifyStepUp(actor: Actor, code: string): Promise<boolean | null>;
 }
 
 /** What a granted use carries into its audit event. */
@@ -33,6 +37,8 @@ export interface Grant {
   mode: 'allow' | 'justification' | 'approval';
   justification: string | null;
   requestId: string | null;
+  /** Emergency (break-glass) access: flagged in the audit event, and the credential is marked for rotation. */
+  emergency: boolean;
   policyIds: string[];
 }
 
@@ -41,22 +47,20 @@ const notGranted = (id: string) => forbidden('ACCESS_NOT_GRANTED', `No access po
 export const integrityFailed = (id: string) =>
   conflict('SECRET_INTEGRITY_FAILED', `The stored secret of credential ${id} failed its integrity check (it was altered or moved in the database), so it cannot be shown. The event was recorded and the credential flagged for rotation: tell your security team, and set a new secret with POST /api/v1/credentials/${id}/secret.`);
 
-/**
- * The approval gate, alone so the access-request feature can replace it: for now no request can be approved
- * (there is no access-request table yet), so every use under an approval policy is refused.
- */
-export async function assertApproved(_actor: Actor, credentialId: string, requestId: string | null): Promise<void> {
-  throw forbidden(
-    'ACCESS_REQUEST_REQUIRED',
-    requestId
-      ? `Access request ${requestId} is not an approved request for credential ${credentialId}. Create one with POST /api/v1/access-requests and use it once it is approved.`
-      : `Credential ${credentialId} needs an approved access request: create one with POST /api/v1/access-requests {"credentialId":"${credentialId}","justification":"..."} and send its id as requestId once it is approved.`,
-  );
-}
-
 /** The rules of using a credential's current secret (reveal, checkout), shared by both. */
 export function createUseRules(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring; governance: UseGovernance }) {
   const { audit, keyring, governance } = deps;
+
+  /** A policy asks for a fresh second factor with each use: the code is checked (and spent) before anything is read. */
+  async function stepUp(actor: Actor, id: string, code: string | undefined): Promise<void> {
+    if (!code) throw forbidden('TOTP_STEP_UP_REQUIRED', `An access policy asks for a fresh code from your authenticator app with each use of credential ${id}: send it as totp (6 digits).`);
+    const ok = await governance.verifyStepUp(actor, code);
+    if (ok === null) throw forbidden('MFA_ENROLLMENT_REQUIRED', `An access policy asks for a TOTP code with each use of credential ${id}, and you have no authenticator enrolled: enrol one (POST /api/v1/auth/mfa/totp/enroll, then confirm) and try again.`);
+    if (!ok) {
+      await audit.append(deps.db, actor.tenantId!, { action: 'credential.step_up_failed', actor, outcome: 'failure', target: { type: 'credential', id } });
+      throw forbidden('TOTP_STEP_UP_FAILED', `The TOTP code was wrong or already used; wait for the next code of your authenticator app and try again.`);
+    }
+  }
 
   /**
    * The access-policy checks of a use, before any transaction: 2 indexed reads (the decision). Answers what the
@@ -79,13 +83,19 @@ export function createUseRules(deps: { db: Db; audit: AuditLog; clock: Clock; ke
     if (decision.denial === 'ACCESS_OUTSIDE_WINDOW') {
       throw forbidden('ACCESS_OUTSIDE_WINDOW', `The access policies grant credential ${id} only within their time windows, and now is outside the window of ${decision.requirements.timeWindow.outsideOf.map((p) => `access policy ${p}`).join(', ')}. Try again within it (see the policy's timeRestriction).`);
     }
-    const justification = input?.justification?.trim() || null;
-    const requestId = input?.requestId ?? null;
-    if (decision.mode !== 'allow' && (justification?.length ?? 0) < JUSTIFICATION_MIN) {
+    let justification = input?.justification?.trim() || null;
+    let requestId = input?.requestId ?? null;
+    let emergency = false;
+    if (decision.mode === 'approval') {
+      // The request carries the why; a justification sent with the use is recorded instead when given.
+      const approved = await governance.approvalFor(actor, id, 'reveal', requestId);
+      ({ requestId, emergency } = approved);
+      justification ??= approved.justification;
+    } else if (decision.mode === 'justification' && (justification?.length ?? 0) < JUSTIFICATION_MIN) {
       throw invalid('JUSTIFICATION_REQUIRED', `An access policy asks why you need credential ${id}: send a justification of at least ${JUSTIFICATION_MIN} characters (such as a ticket number); it is recorded in the audit log.`);
     }
-    if (decision.mode === 'approval') await assertApproved(actor, id, requestId);
-    return { mode: decision.mode, justification, requestId, policyIds: decision.matchedPolicyIds };
+    if (decision.requirements.totpStepUp) await stepUp(actor, id, input?.totp);
+    return { mode: decision.mode, justification, requestId, emergency, policyIds: decision.matchedPolicyIds };
   }
 
   /** Loads the credential in the transaction and refuses it when disabled, checked out by another, or without a secret. */
@@ -137,7 +147,8 @@ export function createRevealService(deps: { db: Db; audit: AuditLog; clock: Cloc
       const revealed = await rules.openCurrent(trx, actor, row, clock.now());
       if (!revealed) return null;
       await audit.append(trx, tenantId, { action: 'credential.revealed', actor, target: { type: 'credential', id: row.id }, details: { version: row.version, ...grant } });
-      if (await governance.rotatesAfter(trx, tenantId, row.id, 'reveal')) await custody.markForRotation(trx, tenantId, row.id);
+      // Break-glass use leaves a secret someone outside the normal approvals has seen: it is rotated.
+      if (grant.emergency || (await governance.rotatesAfter(trx, tenantId, row.id, 'reveal'))) await custody.markForRotation(trx, tenantId, row.id);
       return revealed;
     });
     if (!outcome) throw integrityFailed(id);

@@ -1,8 +1,8 @@
 import type { SessionRestriction } from '../actor.js';
 import type { DeviceTable, DeviceProtocolTable, DeviceTagTable, CredentialTable, CredentialVersionTable, CredentialTagTable, CredentialPolicyTable, AccessPolicyTable, AccessPolicySubjectTable, AccessPolicyRevisionTable, CredentialCheckoutTable } from './schema.vault.js';
 export type { DeviceTable, DeviceProtocolTable, DeviceTagTable, CredentialTable, CredentialVersionTable, CredentialTagTable, CredentialPolicyTable, AccessPolicyTable, AccessPolicySubjectTable, AccessPolicyRevisionTable, CredentialCheckoutTable } from './schema.vault.js';
-
-
+import type { AccessRequestSchema } from './schema.access.js';
+export type { AccessRequestTable, AccessRequestApproverTable, AccessRequestDecisionTable, StoredStage } from './schema.access.js';
 /**
  * The shape of every table, as the migrations in src/migrations create it. Times are epoch milliseconds,
  * flags are 0/1 integers and structured values are JSON text, so one query runs on SQLite and PostgreSQL.
@@ -320,7 +320,7 @@ export interface JobTable {
 }
 
 /** Every table Custos stores, keyed by table name. */
-export interface Schema {
+export interface Schema extends AccessRequestSchema {
   custos_meta: MetaTable;
   tenants: TenantTable;
   tenant_keys: TenantKeyTable;
@@ -396,5 +396,8 @@ export const tenantOwnedTables = [
   'access_policy_subjects',
   'access_policy_revisions',
   'credential_checkouts',
+  'access_requests',
+  'access_request_approvers',
+  'access_request_decisions',
   'tenant_keys',
 ] as const satisfies readonly (keyof Schema)[];
