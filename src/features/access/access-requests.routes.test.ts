@@ -125,6 +125,14 @@ describe.each(dialects)('access requests and approvals on %s', (dialect) => {
     expect((await reveal('alice', 'two-level')).statusCode).toBe(200);
   });
 
+  it('two approvers deciding one stage at the same moment are both counted', async () => {
+    const request = await askFor('alice', 'two-level');
+    expect((await decide('bob', request.id, 'approve')).statusCode).toBe(200);
+    const both = await Promise.all([decide('carol', request.id, 'approve'), decide('erin', request.id, 'approve')]);
+    expect(both.map((r) => r.statusCode)).toEqual([200, 200]);
+    expect((await call('GET', `/access-requests/${request.id}`, people.alice!.token)).json().request).toMatchObject({ status: 'approved', stage: 2 });
+  });
+
   it('a denial needs a comment and closes the request; the reveal stays refused', async () => {
     const request = await askFor('alice', 'deny-me');
     const bare = await decide('bob', request.id, 'deny', {});
@@ -225,6 +233,7 @@ describe.each(dialects)('access requests and approvals on %s', (dialect) => {
       { credentialId: ids['one-level'], justification: 'valid reason', action: 'delete' },
       { credentialId: ids['one-level'], justification: 'valid reason', from: 'tomorrow' },
       { credentialId: ids['one-level'], justification: 'valid reason', emergency: 'yes' },
+      { credentialId: ids['break-glass'], justification: 'valid reason', emergency: true, from: new Date(t.clock.now() + 60_000).toISOString() },
       { credentialId: 42, justification: 'valid reason' },
       { credentialId: ids['one-level'], justification: 'valid reason', approver: people.alice!.id },
     ]) {

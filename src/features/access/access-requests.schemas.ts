@@ -17,7 +17,8 @@ export const createAccessRequestBody = z
     to: instant.optional(),
     emergency: z.boolean().default(false),
   })
-  .refine((r) => r.from === undefined || r.to === undefined || r.from < r.to, { path: ['to'], message: 'to must be later than from' });
+  .refine((r) => r.from === undefined || r.to === undefined || r.from < r.to, { path: ['to'], message: 'to must be later than from' })
+  .refine((r) => !r.emergency || r.from === undefined, { path: ['from'], message: 'emergency access starts now: leave out from' });
 export type CreateAccessRequestInput = z.infer<typeof createAccessRequestBody>;
 
 /** POST /api/v1/access-requests/{id}/approve: a comment is optional. */
