@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CsvError, csvField, parseCsv, writeCsv } from './csv.js';
+import { CsvError, csvField, inertCell, parseCsv, writeCsv } from './csv.js';
 
 describe('the RFC 4180 CSV parser', () => {
   it('splits records on CRLF or LF and fields on commas', () => {
@@ -41,5 +41,10 @@ describe('the RFC 4180 CSV parser', () => {
     expect(text).toBe('device,notes\r\ndb01,"a, b"\r\n"web ""1""","two\r\nlines"\r\n" lead",\r\n');
     expect(parseCsv(text)).toEqual(records);
     expect(csvField('plain')).toBe('plain');
+  });
+
+  it('an exported cell a spreadsheet would run as a formula is made inert with a leading quote', () => {
+    expect(['=HYPERLINK("http://x")', '+1', '-2+3', '@SUM(A1)', '\tx', '\rx'].map(inertCell)).toEqual(['\'=HYPERLINK("http://x")', "'+1", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx"]);
+    expect(['db01', '5432', 'a=b', '', "it's"].map(inertCell)).toEqual(['db01', '5432', 'a=b', '', "it's"]);
   });
 });

@@ -78,6 +78,14 @@ export function csvField(value: string): string {
   return /[",\r\n]|^\s|\s$/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
+/**
+ * A cell a spreadsheet would evaluate as a formula (first character = + - @, tab or carriage return) gets a
+ * leading ' so it is shown as text: an exported note such as =HYPERLINK(...) must not run on a reviewer's machine.
+ */
+export function inertCell(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
 /** Writes records as CSV with CRLF line ends, as RFC 4180 says. */
 export function writeCsv(records: readonly (readonly string[])[]): string {
   return records.map((r) => r.map(csvField).join(',')).join('\r\n') + (records.length > 0 ? '\r\n' : '');

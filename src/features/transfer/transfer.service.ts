@@ -11,7 +11,7 @@ import { checkSecretFormat } from '../vault/credentials.secret-format.js';
 import { totpContext, versionContext } from '../vault/credentials.sealing.js';
 import { protocolSet } from '../vault/devices.service.js';
 import type { ProtocolRow } from '../vault/devices.store.js';
-import { writeCsv } from './csv.js';
+import { inertCell, writeCsv } from './csv.js';
 import { parseImportFile, type RawRow } from './transfer.parse.js';
 import { IMPORT_MAX_ROWS, importCredential, importDevice, type ExportQuery, type ImportBody, type ImportCredential, type ImportDevice, type ImportResult, type ImportRowError } from './transfer.schemas.js';
 import * as store from './transfer.store.js';
@@ -262,7 +262,7 @@ export function createTransferService(deps: { db: Db; audit: AuditLog; clock: Cl
     if (format === 'csv') {
       const header = ['device', 'address', 'port', 'protocol', 'site', 'type', 'vendor', 'model', 'criticality', 'deviceTags'];
       const records = rows.map((d) => [d.name, d.address, String(d.port), d.protocol, d.site ?? '', d.type ?? '', d.vendor ?? '', d.model ?? '', d.criticality, (tags.get(d.id) ?? []).join(';')]);
-      return { body: writeCsv([header, ...records]), count: rows.length };
+      return { body: writeCsv([header, ...records.map((r) => r.map(inertCell))]), count: rows.length };
     }
     const devices = rows.map((d) => ({
       name: d.name, address: d.address, port: d.port, protocol: d.protocol, protocols: protocols.get(d.id) ?? [], ...optional({ type: d.type, vendor: d.vendor, model: d.model, site: d.site }),
@@ -277,7 +277,7 @@ export function createTransferService(deps: { db: Db; audit: AuditLog; clock: Cl
       // The import's columns, without secret, passphrase and totpSeed: an exported file carries no secret.
       const header = ['device', 'address', 'port', 'protocol', 'site', 'type', 'deviceTags', 'username', 'credentialType', 'tags', 'notes'];
       const records = rows.map((c) => [c.device_name, c.address, String(c.port), c.protocol, c.site ?? '', c.device_type ?? '', (deviceTags.get(c.device_id) ?? []).join(';'), c.username, c.type, (tags.get(c.id) ?? []).join(';'), c.notes ?? '']);
-      return { body: writeCsv([header, ...records]), count: rows.length };
+      return { body: writeCsv([header, ...records.map((r) => r.map(inertCell))]), count: rows.length };
     }
     const credentials = rows.map((c) => ({
       device: c.device_name, username: c.username, type: c.type, tags: tags.get(c.id) ?? [], ...optional({ notes: c.notes }), additionalInfo: JSON.parse(c.additional_info) as Record<string, string>, status: c.status,
