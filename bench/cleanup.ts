@@ -14,6 +14,24 @@ export function createCleanup(log: (line: string) => void = (line) => process.st
     steps.push(step);
   }
 
+  /** A point in the undo list: `unwind(mark())` later undoes only what was registered after it. */
+  function mark(): number {
+    return steps.length;
+  }
+
+  /** Runs, newest first, the steps registered since `point` (e.g. one database's server and cluster); the rest stay. */
+  async function unwind(point: number): Promise<void> {
+    if (running) return running;
+    while (steps.length > point) {
+      const step = steps.pop()!;
+      try {
+        await step.run();
+      } catch (error) {
+        log(`cleanup: ${(error as Error).message}`);
+      }
+    }
+  }
+
   /** Runs every step once; a failing step is reported and the rest still run. */
   function run(): Promise<void> {
     running ??= (async () => {
@@ -47,7 +65,7 @@ export function createCleanup(log: (line: string) => void = (line) => process.st
     }
   });
 
-  return { defer, run };
+  return { defer, run, mark, unwind };
 }
 /** The undo list handed to everything that starts something. */
 export type Cleanup = ReturnType<typeof createCleanup>;

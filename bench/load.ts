@@ -6,6 +6,12 @@ export interface Target {
   name: string;
   url: string;
   headers?: Record<string, string>;
+  method?: 'GET' | 'POST';
+  body?: string;
+  /** Paths to rotate through, one per request (otherwise every request goes to url's path). */
+  paths?: string[];
+  /** Connections for this target only (default: the plan's). */
+  connections?: number;
   /** The server process, to charge its CPU time to the requests it answered. */
   pid?: number;
 }
@@ -24,6 +30,7 @@ export interface Measurement {
   requests: number;
   reqPerSec: number;
   p50Ms: number;
+  p95Ms: number;
   p99Ms: number;
   maxMs: number;
   /** Server CPU time per answered request, in microseconds; undefined without a pid or /proc. */
@@ -42,7 +49,12 @@ function fire(target: Target, connections: number, seconds: number): Promise<Sli
   const cpu = () => (target.pid === undefined ? undefined : processCpuSeconds(target.pid));
   const cpuBefore = cpu();
   return new Promise((resolve, reject) => {
-    const instance = autocannon({ url: target.url, connections, duration: seconds, headers: target.headers }, (error, result) => {
+    const paths = target.paths;
+    let next = 0;
+    const requests = paths?.length ? [{ setupRequest: (request: autocannon.Request) => ({ ...request, path: paths[next++ % paths.length]! }) }] : undefined;
+    // Only the options given: autocannon takes an undefined method or body for a value.
+    const options = { url: target.url, connections, duration: seconds, headers: target.headers, ...(target.method ? { method: target.method } : {}), ...(target.body === undefined ? {} : { body: target.body }), ...(requests ? { requests } : {}) };
+    const instance = autocannon(options, (error, result) => {
       const cpuAfter = cpu();
       if (error) reject(error instanceof Error ? error : new Error(String(error)));
       else resolve({ result, latencies, cpuSeconds: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore });
@@ -76,6 +88,7 @@ function summarise(name: string, slices: Slice[]): Measurement {
     requests,
     reqPerSec: requests / seconds,
     p50Ms: percentile(sorted, 0.5),
+    p95Ms: percentile(sorted, 0.95),
     p99Ms: percentile(sorted, 0.99),
     maxMs: sorted[sorted.length - 1] ?? Number.NaN,
     cpuUsPerRequest: cpuSeconds === undefined ? undefined : (cpuSeconds * 1e6) / requests,
@@ -90,7 +103,7 @@ export async function measureInterleaved(targets: Target[], plan: LoadPlan, prog
   for (const target of targets) {
     if (plan.warmupSeconds <= 0) break;
     progress(`warming up ${target.name} for ${plan.warmupSeconds} s`);
-    assertAllOk(target, 'warm-up', (await fire(target, plan.connections, plan.warmupSeconds)).result);
+    assertAllOk(target, 'warm-up', (await fire(target, target.connections ?? plan.connections, plan.warmupSeconds)).result);
   }
   const rounds = Math.max(1, Math.floor(plan.rounds));
   const sliceSeconds = plan.durationSeconds / rounds;
@@ -98,7 +111,7 @@ export async function measureInterleaved(targets: Target[], plan: LoadPlan, prog
   for (let round = 1; round <= rounds; round++) {
     for (const [index, target] of targets.entries()) {
       progress(`measuring ${target.name}, round ${round}/${rounds}, ${sliceSeconds} s`);
-      const slice = await fire(target, plan.connections, sliceSeconds);
+      const slice = await fire(target, target.connections ?? plan.connections, sliceSeconds);
       assertAllOk(target, `round ${round}`, slice.result);
       slices[index]!.push(slice);
     }

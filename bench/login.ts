@@ -1,5 +1,4 @@
 import autocannon from 'autocannon';
-import { Secret, TOTP } from 'otpauth';
 import { hashPassword, verifyPassword } from '../src/features/identity/passwords.js';
 import { processCpuSeconds } from './process-cpu.js';
 
@@ -48,14 +47,11 @@ export async function measureArgon2(concurrency: number, seconds: number): Promi
 }
 
 /**
- * Readies `count` plain users for login load. The admin first enrols TOTP (the default policy asks
- * administrators for a second factor before anything else works). Logins rotate over many accounts and
- * addresses, as a real tenant's morning does, so the per-address rate limits are not what is measured.
+ * Readies `count` plain users for login load (the admin has enrolled TOTP already, see custos.ts). Logins rotate
+ * over many accounts and addresses, as a real tenant's morning does, so the per-address rate limits are not what
+ * is measured.
  */
 export async function provisionLoginUsers(base: string, tenant: string, adminToken: string, count: number): Promise<string[]> {
-  const enrolment = await call(base, 'POST', '/api/v1/auth/mfa/totp/enroll', adminToken, {});
-  const code = new TOTP({ secret: Secret.fromBase32(enrolment.secret as string), digits: 6, period: 30, algorithm: 'SHA1' }).generate();
-  await call(base, 'POST', '/api/v1/auth/mfa/totp/confirm', adminToken, { code });
   const names: string[] = [];
   for (let i = 0; i < count; i++) {
     const username = `bench-user-${i}`;

@@ -61,7 +61,8 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   // Bulk import and export; imported secrets are sealed as credentials.service seals them (version 1, reason import).
   const transfer = createTransferService({ db, audit, clock, keyring, can });
   const accessPolicies = createAccessPolicyService({ db, audit, clock });
-  const notify: Notify = async () => {}; // PLACEHOLDER until notifications land
+  // Notifications (in-app inbox, SMTP) are not built yet: requests name whom to tell, and nothing is sent (docs/architecture.md §10).
+  const notify: Notify = async () => {};
   const requestDeps = { db, audit, clock, notify, decisionFor: accessPolicies.decisionFor, can };
   const accessRequests = createAccessRequestService(requestDeps);
   const approvals = createApprovalService(requestDeps);

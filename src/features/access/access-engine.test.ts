@@ -126,6 +126,7 @@ describe('policy evaluation (the written rule)', () => {
         ] },
         timeWindow: { ok: true, restrictedBy: [], outsideOf: [] },
         emergencyAllowed: false,
+        totpStepUp: false,
       },
       denial: null,
       matchedPolicyIds: ['p1', 'p2', 'p3', 'p4'],

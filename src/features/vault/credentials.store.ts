@@ -105,7 +105,8 @@ export async function deviceNamesOf(db: DbOrTx, tenantId: string, deviceIds: str
 export async function tagsOfMany(db: DbOrTx, tenantId: string, credentialIds: string[]): Promise<Map<string, string[]>> {
   const byCredential = new Map<string, string[]>(credentialIds.map((id) => [id, []]));
   if (credentialIds.length === 0) return byCredential;
-  const rows = await db.selectFrom('credential_tags').select(['credential_id', 'tag']).where('tenant_id', '=', tenantId).where('credential_id', 'in', credentialIds).orderBy('tag').execute();
+  // In primary-key order (tenant, credential, tag): ORDER BY tag alone makes SQLite walk the tenant's whole tag index.
+  const rows = await db.selectFrom('credential_tags').select(['credential_id', 'tag']).where('tenant_id', '=', tenantId).where('credential_id', 'in', credentialIds).orderBy('credential_id').orderBy('tag').execute();
   for (const row of rows) byCredential.get(row.credential_id)?.push(row.tag);
   return byCredential;
 }

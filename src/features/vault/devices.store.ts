@@ -84,7 +84,8 @@ export async function protocolsOfMany(db: DbOrTx, tenantId: string, deviceIds: s
 export async function tagsOfMany(db: DbOrTx, tenantId: string, deviceIds: string[]): Promise<Map<string, string[]>> {
   const byDevice = new Map<string, string[]>(deviceIds.map((id) => [id, []]));
   if (deviceIds.length === 0) return byDevice;
-  const rows = await db.selectFrom('device_tags').select(['device_id', 'tag']).where('tenant_id', '=', tenantId).where('device_id', 'in', deviceIds).orderBy('tag').execute();
+  // In primary-key order (tenant, device, tag): ORDER BY tag alone makes SQLite walk the tenant's whole tag index.
+  const rows = await db.selectFrom('device_tags').select(['device_id', 'tag']).where('tenant_id', '=', tenantId).where('device_id', 'in', deviceIds).orderBy('device_id').orderBy('tag').execute();
   for (const row of rows) byDevice.get(row.device_id)?.push(row.tag);
   return byDevice;
 }
