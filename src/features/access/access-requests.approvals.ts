@@ -1,6 +1,6 @@
 import type { Actor } from '../../platform/actor.js';
 import type { DbOrTx } from '../../platform/db/database.js';
-import type { AccessRequestTable } from '../../platform/db/schema.js';
+import type { AccessRequestTable } from '../../platform/db/schema.access.js';
 import { conflict, forbidden } from '../../platform/errors.js';
 import { isId } from '../../platform/ids.js';
 import { approvalWindow, stageSatisfied } from './access-requests.rules.js';

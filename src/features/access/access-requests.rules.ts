@@ -1,4 +1,4 @@
-import type { StoredStage } from '../../platform/db/schema.js';
+import type { StoredStage } from '../../platform/db/schema.access.js';
 
 /** An undecided request lapses after a day (or at the end of the window it asked for, if sooner). */
 export const PENDING_MS = 24 * 60 * 60 * 1000;

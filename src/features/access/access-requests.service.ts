@@ -2,7 +2,7 @@ import type { Actor } from '../../platform/actor.js';
 import type { AuditLog } from '../../platform/audit/audit-log.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, DbOrTx } from '../../platform/db/database.js';
-import type { AccessRequestTable, StoredStage } from '../../platform/db/schema.js';
+import type { AccessRequestTable, StoredStage } from '../../platform/db/schema.access.js';
 import { conflict, DomainError, forbidden, invalid, notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
 import type { AccessAction, Decision } from './access-engine.js';

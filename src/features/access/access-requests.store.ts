@@ -1,5 +1,5 @@
 import type { DbOrTx } from '../../platform/db/database.js';
-import type { AccessRequestTable } from '../../platform/db/schema.js';
+import type { AccessRequestTable } from '../../platform/db/schema.access.js';
 
 /** Inserts a request and the people who may decide each of its stages. */
 export async function insertRequest(db: DbOrTx, row: AccessRequestTable, approvers: { level: number; userId: string }[]): Promise<void> {

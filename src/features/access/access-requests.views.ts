@@ -1,5 +1,5 @@
 import type { DbOrTx } from '../../platform/db/database.js';
-import type { AccessRequestTable, StoredStage } from '../../platform/db/schema.js';
+import type { AccessRequestTable, StoredStage } from '../../platform/db/schema.access.js';
 import { notFound } from '../../platform/errors.js';
 import type { AccessRequestView } from './access-requests.schemas.js';
 import * as store from './access-requests.store.js';

@@ -60,3 +60,6 @@ export interface AccessRequestSchema {
   access_request_approvers: AccessRequestApproverTable;
   access_request_decisions: AccessRequestDecisionTable;
 }
+
+/** Their names, for the list of tables that hold a tenant's rows. */
+export const accessRequestTables = ['access_requests', 'access_request_approvers', 'access_request_decisions'] as const;

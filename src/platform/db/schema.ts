@@ -1,8 +1,7 @@
 import type { SessionRestriction } from '../actor.js';
 import type { DeviceTable, DeviceProtocolTable, DeviceTagTable, CredentialTable, CredentialVersionTable, CredentialTagTable, CredentialPolicyTable, AccessPolicyTable, AccessPolicySubjectTable, AccessPolicyRevisionTable, CredentialCheckoutTable } from './schema.vault.js';
 export type { DeviceTable, DeviceProtocolTable, DeviceTagTable, CredentialTable, CredentialVersionTable, CredentialTagTable, CredentialPolicyTable, AccessPolicyTable, AccessPolicySubjectTable, AccessPolicyRevisionTable, CredentialCheckoutTable } from './schema.vault.js';
-import type { AccessRequestSchema } from './schema.access.js';
-export type { AccessRequestTable, AccessRequestApproverTable, AccessRequestDecisionTable, StoredStage } from './schema.access.js';
+import { accessRequestTables, type AccessRequestSchema } from './schema.access.js';
 /**
  * The shape of every table, as the migrations in src/migrations create it. Times are epoch milliseconds,
  * flags are 0/1 integers and structured values are JSON text, so one query runs on SQLite and PostgreSQL.
@@ -396,8 +395,6 @@ export const tenantOwnedTables = [
   'access_policy_subjects',
   'access_policy_revisions',
   'credential_checkouts',
-  'access_requests',
-  'access_request_approvers',
-  'access_request_decisions',
+  ...accessRequestTables,
   'tenant_keys',
 ] as const satisfies readonly (keyof Schema)[];
