@@ -6,10 +6,8 @@ import { isId } from '../../platform/ids.js';
 import { approvalWindow, stageSatisfied } from './access-requests.rules.js';
 import type { RequestDeps } from './access-requests.service.js';
 import * as store from './access-requests.store.js';
-import { requestNotFound, stagesOf, toView } from './access-requests.views.js';
+import { requestNotFound, stagesOf, toView, iso, requestLink } from './access-requests.views.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const link = (id: string) => ({ type: 'access_request', id });
 
 /**
  * Approving and denying, stage by stage. Each decision takes the request's row lock first, so two approvers of
@@ -59,7 +57,7 @@ export function createApprovalService(deps: Pick<RequestDeps, 'db' | 'audit' | '
         await store.updateRequest(trx, tenantId, id, 'pending', { stage: level + 1, updated_at: now });
         await audit.append(trx, tenantId, { action: 'access_request.approved', actor, target, details: { level, comment, stageComplete: true, approved: false } });
         await notify(trx, tenantId, {
-          kind: 'access_request.created', link: link(id), userIds: await store.approversAt(trx, tenantId, id, level + 1),
+          kind: 'access_request.created', link: requestLink(id), userIds: await store.approversAt(trx, tenantId, id, level + 1),
           subject: 'Access request waiting for your approval',
           text: `Access request ${id} (user ${row.requester_id}, ${row.action} of credential ${row.credential_id}) passed approval level ${level} and waits for level ${level + 1}. Justification: ${row.justification}.`,
         });
@@ -70,7 +68,7 @@ export function createApprovalService(deps: Pick<RequestDeps, 'db' | 'audit' | '
       await store.updateRequest(trx, tenantId, id, 'pending', changes);
       await audit.append(trx, tenantId, { action: 'access_request.approved', actor, target, details: { level, comment, stageComplete: true, approved: true, validFrom: iso(window.validFrom), validUntil: iso(window.validUntil) } });
       await notify(trx, tenantId, {
-        kind: 'access_request.approved', link: link(id), userIds: [row.requester_id],
+        kind: 'access_request.approved', link: requestLink(id), userIds: [row.requester_id],
         subject: 'Your access request was approved',
         text: `Access request ${id} for ${row.action} of credential ${row.credential_id} is approved from ${iso(window.validFrom)} until ${iso(window.validUntil)}. Send requestId ${id} with the reveal.`,
       });
@@ -91,7 +89,7 @@ export function createApprovalService(deps: Pick<RequestDeps, 'db' | 'audit' | '
       await store.updateRequest(trx, tenantId, id, 'pending', changes);
       await audit.append(trx, tenantId, { action: 'access_request.denied', actor, target: { type: 'access_request', id }, details: { level, comment } });
       await notify(trx, tenantId, {
-        kind: 'access_request.denied', link: link(id), userIds: [row.requester_id],
+        kind: 'access_request.denied', link: requestLink(id), userIds: [row.requester_id],
         subject: 'Your access request was denied',
         text: `Access request ${id} for ${row.action} of credential ${row.credential_id} was denied at approval level ${level}. Comment: ${comment}`,
       });

@@ -6,9 +6,9 @@ import { isId } from '../../platform/ids.js';
 import type { AccessAction } from './access-engine.js';
 import type { RequestDeps } from './access-requests.service.js';
 import * as store from './access-requests.store.js';
+import { iso, requestLink } from './access-requests.views.js';
 
 const EXPIRY_BATCH = 500;
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** What a use under an approval policy records: the request it relies on, and whether it is emergency access. */
 export interface UsableApproval {
@@ -61,7 +61,7 @@ export function createRequestLifecycle(deps: Pick<RequestDeps, 'db' | 'audit' | 
         count += 1;
         await audit.append(trx, row.tenant_id, { action: 'access_request.expired', actor: systemActor, target: { type: 'access_request', id: row.id }, details: { credentialId: row.credential_id, was: row.status } });
         if (row.status === 'pending') {
-          await notify(trx, row.tenant_id, { kind: 'access_request.expired', link: { type: 'access_request', id: row.id }, userIds: [row.requester_id], subject: 'Your access request expired', text: `Access request ${row.id} for ${row.action} of credential ${row.credential_id} was not decided in time and expired. Make a new one if you still need it.` });
+          await notify(trx, row.tenant_id, { kind: 'access_request.expired', link: requestLink(row.id), userIds: [row.requester_id], subject: 'Your access request expired', text: `Access request ${row.id} for ${row.action} of credential ${row.credential_id} was not decided in time and expired. Make a new one if you still need it.` });
         }
       });
     }

@@ -9,7 +9,7 @@ import type { AccessAction, Decision } from './access-engine.js';
 import type { CreateAccessRequestInput, ListAccessRequestsQuery } from './access-requests.schemas.js';
 import { everyApprover, PENDING_MS, unmeetable, windowProblem } from './access-requests.rules.js';
 import * as store from './access-requests.store.js';
-import { requestNotFound, toView, toViews } from './access-requests.views.js';
+import { requestNotFound, toView, toViews, iso, requestLink } from './access-requests.views.js';
 
 /** What access requests send people (features/notifications' notify, kept structural so this feature imports no other). */
 export type Notify = (trx: DbOrTx, tenantId: string, message: { kind: string; subject: string; text: string; link?: { type: string; id: string }; userIds?: string[]; focalPointTopics?: 'security-incident'[] }) => Promise<void>;
@@ -24,8 +24,6 @@ export interface RequestDeps {
   can(actor: Actor, permission: string): boolean | Promise<boolean>;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const link = (id: string) => ({ type: 'access_request', id });
 /** A stage as one audit line: "level 1: 2 of u1 u2; 1 of u3". */
 const stageLine = (s: StoredStage) => `level ${s.level}: ${s.constraints.map((c) => `${c.required} of ${c.approverIds.join(' ') || 'nobody'}`).join('; ')}`;
 
@@ -103,14 +101,14 @@ export function createAccessRequestService(deps: RequestDeps) {
       if (input.emergency) {
         await audit.append(trx, tenantId, { action: 'access_request.emergency', actor, target, details: { ...details, validUntil: iso(validUntil) } });
         await notify(trx, tenantId, {
-          kind: 'access_request.emergency', link: link(id), userIds: everyApprover(stages), focalPointTopics: ['security-incident'],
+          kind: 'access_request.emergency', link: requestLink(id), userIds: everyApprover(stages), focalPointTopics: ['security-incident'],
           subject: `Emergency access to credential ${row.credential_id}`,
           text: `User ${actor.id} invoked emergency access to credential ${row.credential_id} (${row.action}) until ${iso(validUntil)}, skipping approval. Justification: ${row.justification}. Review it in the audit log (access request ${id}).`,
         });
       } else {
         await audit.append(trx, tenantId, { action: 'access_request.created', actor, target, details });
         await notify(trx, tenantId, {
-          kind: 'access_request.created', link: link(id), userIds: [...new Set(stages[0]!.constraints.flatMap((c) => c.approverIds))],
+          kind: 'access_request.created', link: requestLink(id), userIds: [...new Set(stages[0]!.constraints.flatMap((c) => c.approverIds))],
           subject: `Access request waiting for your approval`,
           text: `User ${actor.id} asks for ${row.action} of credential ${row.credential_id}. Justification: ${row.justification}. Approve or deny it: POST /api/v1/access-requests/${id}/approve or /deny (your inbox: GET /api/v1/access-requests?role=approver).`,
         });

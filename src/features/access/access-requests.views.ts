@@ -4,7 +4,10 @@ import { notFound } from '../../platform/errors.js';
 import type { AccessRequestView } from './access-requests.schemas.js';
 import * as store from './access-requests.store.js';
 
-const iso = (ms: number) => new Date(ms).toISOString();
+/** Instants in answers, audit details and messages. */
+export const iso = (ms: number) => new Date(ms).toISOString();
+/** What a notification about a request points to. */
+export const requestLink = (id: string) => ({ type: 'access_request', id });
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(Number(ms)));
 
 /** The same answer for an unknown id, another tenant's, and one the caller may not see. */
