@@ -19,6 +19,7 @@ import { registerAccessPolicyRoutes } from '../features/access/access-policies.r
 import { registerAccessRequestRoutes } from '../features/access/access-requests.routes.js';
 import { registerCredentialPolicyRoutes } from '../features/vault/credential-policies.routes.js';
 import { registerClientRoutes } from '../features/clients/clients.routes.js';
+import { registerClientGrantRoutes } from '../features/clients/client-grants.routes.js';
 import { registerOAuth2Routes, type TokenRateLimit } from '../features/clients/oauth2.routes.js';
 import { isClientToken } from '../features/clients/client-tokens.js';
 import type { Logger } from '../platform/log.js';
@@ -29,6 +30,7 @@ import { registerTenantRoutes } from '../features/tenants/tenants.routes.js';
 import { registerSsoRoutes } from '../features/sso/sso.routes.js';
 import { registerScimTokenRoutes } from '../features/scim/scim-token.routes.js';
 import { registerScimApi, type ScimRateLimit } from '../features/scim/scim.routes.js';
+import { registerNotificationRoutes } from '../features/notifications/notifications.routes.js';
 import type { Services } from './services.js';
 
 /** What buildApp needs: the wired services and the few settings HTTP cares about. */
@@ -75,9 +77,11 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     registerAccessRequestRoutes(scope, { requests: services.accessRequests, approvals: services.approvals });
     registerCredentialPolicyRoutes(scope, { credentialPolicies: services.credentialPolicies });
     registerClientRoutes(scope, { clients: services.clients });
+    registerClientGrantRoutes(scope, { grants: services.clientGrants });
     registerOAuth2Routes(scope, { clients: services.clients, rateLimit: deps.clientTokenRateLimit });
     registerScimTokenRoutes(scope, { scim: services.scim });
     registerSsoRoutes(scope, { settings: services.sso.settings, login: services.sso.login, publicUrl: services.sso.publicUrl });
+    registerNotificationRoutes(scope, { notifications: services.notifications, smtp: services.smtp });
   }, { prefix: '/api/v1' });
 
   await app.register(async (scope: HttpApp) => {

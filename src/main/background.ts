@@ -4,6 +4,7 @@ import { createJobQueue, createJobWorker, createLeaderElector, createScheduler }
 import { identityJobHandlers, identitySchedules } from '../features/identity/identity.jobs.js';
 import { custodyJobHandlers, custodySchedules } from '../features/vault/custody.jobs.js';
 import { accessRequestJobHandlers, accessRequestSchedules } from '../features/access/access-requests.jobs.js';
+import { notificationJobHandlers } from '../features/notifications/notifications.jobs.js';
 import type { Runtime } from './runtime.js';
 
 /** Starts this node's job worker, its leader election and the leader-only schedules; stop() drains them. */
@@ -12,7 +13,7 @@ export async function startBackgroundWork(runtime: Runtime) {
   const queue = createJobQueue({ db: database.db, dialect: database.dialect, clock });
   const worker = createJobWorker({
     queue,
-    handlers: { ...identityJobHandlers({ db: database.db, clock, log, deactivate: runtime.services.deactivate }), ...custodyJobHandlers({ custody: runtime.services.custody, log }), ...accessRequestJobHandlers({ lifecycle: runtime.services.requestLifecycle, log }) },
+    handlers: { ...identityJobHandlers({ db: database.db, clock, log, deactivate: runtime.services.deactivate }), ...custodyJobHandlers({ custody: runtime.services.custody, log }), ...accessRequestJobHandlers({ lifecycle: runtime.services.requestLifecycle, log }), ...notificationJobHandlers({ smtp: runtime.services.smtp, log }) },
     owner: `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     log,
     clock,

@@ -27,12 +27,18 @@ import { createAccessRequestService, type Notify } from '../features/access/acce
 import { createApprovalService } from '../features/access/access-requests.approvals.js';
 import { createRequestLifecycle } from '../features/access/access-requests.lifecycle.js';
 import { createClientService } from '../features/clients/clients.service.js';
+import { createClientGrantService } from '../features/clients/client-grants.service.js';
+import { createCredentialRefs } from '../features/vault/credential-refs.js';
 import { createOperatorService } from '../features/operators/operators.service.js';
 import { createTenantService, findTenantRef } from '../features/tenants/tenants.service.js';
 import { createSsoOidc } from '../features/sso/sso-oidc.js';
 import { createSsoSettingsService } from '../features/sso/sso-settings.service.js';
 import { createSsoLoginService } from '../features/sso/sso-login.service.js';
 import { createScimService } from '../features/scim/scim.service.js';
+import { createNotificationService } from '../features/notifications/notifications.service.js';
+import { createSmtpSettingsService } from '../features/notifications/smtp-settings.service.js';
+import { sendWithNodemailer } from '../features/notifications/mailer.js';
+import { createJobQueue } from '../platform/jobs/index.js';
 import type { Config } from './config.js';
 
 /** Wires each feature's service with exactly the dependencies it declares. */
@@ -54,15 +60,18 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const securityPolicy = createSecurityPolicyService({ db, audit, clock });
   const focalPoints = createFocalPointService({ db, audit, clock });
   const devices = createDeviceService({ db, audit, clock });
-  const credentialPolicies = createCredentialPolicyService({ db, audit, clock });
+  const credentialPolicies = createCredentialPolicyService({ db, audit, clock, changeMarker: database.changeMarker });
   // Passwords people type (created, manual) are held to the credential policy that applies to them.
-  const credentials = createCredentialService({ db, audit, clock, keyring, owners: users, checkSecret: credentialPolicies.checkSecret });
+  // Callers without vault.credentials.read see what access policies grant them (a closure: access policies are wired below).
+  const visibility = { seesAll: (actor: Actor) => can(actor, 'vault.credentials.read'), scopeOf: (actor: Actor) => accessPolicies.scopeOf(actor) };
+  const credentials = createCredentialService({ db, audit, clock, keyring, owners: users, checkSecret: credentialPolicies.checkSecret, visibility });
   const credentialHistory = createCredentialHistoryService({ db, audit, clock, keyring });
   // Bulk import and export; imported secrets are sealed as credentials.service seals them (version 1, reason import).
   const transfer = createTransferService({ db, audit, clock, keyring, can });
-  const accessPolicies = createAccessPolicyService({ db, audit, clock });
-  // Notifications (in-app inbox, SMTP) are not built yet: requests name whom to tell, and nothing is sent (docs/architecture.md §10).
-  const notify: Notify = async () => {};
+  const accessPolicies = createAccessPolicyService({ db, audit, clock, changeMarker: database.changeMarker });
+  const smtp = createSmtpSettingsService({ db, audit, clock, keyring, mailer: sendWithNodemailer });
+  const notifications = createNotificationService({ db, clock, queue: createJobQueue({ db, dialect: database.dialect, clock }) });
+  const notify: Notify = notifications.notify;
   const requestDeps = { db, audit, clock, notify, decisionFor: accessPolicies.decisionFor, can };
   const accessRequests = createAccessRequestService(requestDeps);
   const approvals = createApprovalService(requestDeps);
@@ -71,7 +80,9 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const verifyStepUp = async (actor: Actor, code: string) => ((await mfa.isEnrolled(actor.tenantId!, actor.id)) ? (await mfa.verifyLogin(db, actor, actor.tenantId!, actor.id, code)) !== null : null);
   // Reveal and custody are governed by the access policies (the decision and approved requests), the credential policies (rotation after use), the permission check and the step-up.
   const useGovernance = { decisionFor: accessPolicies.decisionFor, can, rotatesAfter: credentialPolicies.rotatesAfter, approvalFor: requestLifecycle.usableApproval, verifyStepUp };
-  const reveal = createRevealService({ db, audit, clock, keyring, governance: useGovernance });
+  // API clients reveal only what their explicit grants (credential ids, tags) cover; access policies govern users.
+  const clientGrants = createClientGrantService({ db, audit, clock, can, existingCredentials: createCredentialRefs({ db }).existing });
+  const reveal = createRevealService({ db, audit, clock, keyring, governance: { ...useGovernance, clientGrantsOf: clientGrants.grantsOf } });
   const custody = createCustodyService({ db, audit, clock, keyring, governance: useGovernance });
   const network = createNetworkPolicyService({ db, audit, clock });
   const ssoOidc = createSsoOidc();
@@ -80,6 +91,6 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const ssoLogin = createSsoLoginService({ db, audit, clock, keyring, log, oidc: ssoOidc, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, openSession: auth.openSession });
   const scim = createScimService({ db, audit, clock, deactivate, publicUrl: deps.config.publicUrl, assertHoldsEverything: grants.assertHoldsEverything });
   const clients = createClientService({ db, audit, clock, log, changeMarker: database.changeMarker, hasPermission: auth.hasPermission });
-  return { can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, accessRequests, approvals, requestLifecycle, reveal, custody, clients, deactivate, scim, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
+  return { can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, accessRequests, approvals, requestLifecycle, reveal, custody, clients, clientGrants, deactivate, scim, notifications, smtp, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -15,6 +15,8 @@ import * as accessPolicies from './0013_access_policies.js';
 import * as vaultChanges from './0014_vault_changes.js';
 import * as custody from './0015_custody.js';
 import * as accessRequests from './0016_access_requests.js';
+import * as notifications from './0017_notifications.js';
+import * as clientCredentialGrants from './0018_client_credential_grants.js';
 
 /** Every schema change in order; names are permanent once released (expand/contract rules: docs/architecture.md). */
 export const migrations: Record<string, Migration> = {
@@ -34,4 +36,6 @@ export const migrations: Record<string, Migration> = {
   '0014_vault_changes': vaultChanges,
   '0015_custody': custody,
   '0016_access_requests': accessRequests,
+  '0017_notifications': notifications,
+  '0018_client_credential_grants': clientCredentialGrants,
 };

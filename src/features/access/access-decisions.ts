@@ -2,6 +2,7 @@ import type { Actor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db } from '../../platform/db/database.js';
 import { notFound } from '../../platform/errors.js';
+import { createResolutionCache } from '../../platform/db/marker-cache.js';
 import { isId } from '../../platform/ids.js';
 import { candidatesFor, decide, type AccessAction, type Decision, type Subject } from './access-engine.js';
 import type { PolicyCache } from './access-policy-cache.js';
@@ -15,11 +16,16 @@ const credentialNotFound = (id: string) => notFound('CREDENTIAL_NOT_FOUND', `No 
  * the caller's candidates from the member index: two indexed reads in all, the subject with the tenant's policy
  * revision, and the target with its tags.
  */
-export function createAccessDecisions(deps: { db: Db; clock: Clock; cache: PolicyCache }) {
+export function createAccessDecisions(deps: { db: Db; clock: Clock; cache: PolicyCache; changeMarker: () => string | null }) {
   const { db, clock, cache } = deps;
+  // On SQLite both reads are skipped while nothing but the audit log changed (see Database.changeMarker).
+  const targets = createResolutionCache<Awaited<ReturnType<typeof lookups.targetOf>>>({ changeMarker: deps.changeMarker });
+  const subjects = createResolutionCache<Awaited<ReturnType<typeof lookups.subjectOf>>>({ changeMarker: deps.changeMarker });
+  const exists = (value: unknown) => value !== undefined;
+  const subjectOf = (tenantId: string, userId: string) => subjects.resolve(`${tenantId}:${userId}`, () => lookups.subjectOf(db, tenantId, userId), exists);
 
   async function loadTarget(tenantId: string, credentialId: string) {
-    const target = isId(credentialId) ? await lookups.targetOf(db, tenantId, credentialId) : undefined;
+    const target = isId(credentialId) ? await targets.resolve(`${tenantId}:${credentialId}`, () => lookups.targetOf(db, tenantId, credentialId), exists) : undefined;
     if (!target) throw credentialNotFound(credentialId);
     return target;
   }
@@ -42,8 +48,8 @@ export function createAccessDecisions(deps: { db: Db; clock: Clock; cache: Polic
   async function decisionFor(actor: Actor, credentialId: string, action: AccessAction): Promise<Decision> {
     const tenantId = actor.tenantId!;
     const target = await loadTarget(tenantId, credentialId);
-    const found = actor.kind === 'user' ? await lookups.subjectOf(db, tenantId, actor.id) : undefined;
-    return (await decideFor(tenantId, found, target, action)).decision;
+    const subject = actor.kind === 'user' ? await subjectOf(tenantId, actor.id) : undefined;
+    return (await decideFor(tenantId, subject, target, action)).decision;
   }
 
   /** The administrator's preview: what a user would be answered for one credential and action right now, and why. */

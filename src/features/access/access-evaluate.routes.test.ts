@@ -112,7 +112,7 @@ describe.each(dialects)('access policy evaluation on %s', (dialect) => {
     const asBob = { kind: 'user' as const, tenantId: admin.id, id: bob.id, ip: null };
     expect(await services.accessPolicies.decisionFor(asBob, dbRoot, 'reveal')).toMatchObject({ granted: false, visible: false });
     // A second service over the same database stands in for another node: its change bumps the tenant's revision.
-    const node2 = createAccessPolicyService({ db: t.runtime.database.db, audit: t.runtime.audit, clock: t.clock });
+    const node2 = createAccessPolicyService({ db: t.runtime.database.db, audit: t.runtime.audit, clock: t.clock, changeMarker: t.runtime.database.changeMarker });
     const adminActor = { kind: 'user' as const, tenantId: admin.id, id: (await call('GET', '/auth/me', admin.token)).json().user.id, ip: null };
     const policy = await node2.create(adminActor, { name: 'From node 2', enabled: true, members: { users: [bob.id], groups: [] }, filters: {}, actions: { reveal: { mode: 'allow' } } });
     expect(await services.accessPolicies.decisionFor(asBob, dbRoot, 'reveal')).toMatchObject({ granted: true, mode: 'allow', matchedPolicyIds: [policy.id] });

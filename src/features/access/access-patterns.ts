@@ -81,3 +81,23 @@ export function matchPattern(pattern: CompiledPattern, text: string, username: s
   while (p[pi] === STAR) pi += 1;
   return pi === p.length;
 }
+
+/**
+ * The pattern as a SQL LIKE pattern over lower-cased text (escape character `\`), the mask replaced by the
+ * lower-cased username as literal characters; `*` becomes `%`, `?` becomes `_`. It agrees with matchPattern on
+ * ASCII text only: a caller must treat non-ASCII patterns and texts some other way.
+ */
+export function likePattern(pattern: CompiledPattern, username: string): string {
+  const literal = (code: number) => {
+    const c = String.fromCharCode(code);
+    return c === '%' || c === '_' || c === '\\' ? `\\${c}` : c;
+  };
+  let out = '';
+  for (const token of pattern.tokens) {
+    if (token === STAR) out += '%';
+    else if (token === ANY) out += '_';
+    else if (token === MASK) for (let c = 0; c < username.length; c += 1) out += literal(username.charCodeAt(c));
+    else out += literal(token);
+  }
+  return out;
+}

@@ -8,6 +8,7 @@ import { isId, newId } from '../../platform/ids.js';
 import { accessActions, type AccessAction, type AccessPolicy, type ActionRule, type SubjectIds } from './access-engine.js';
 import { createAccessDecisions } from './access-decisions.js';
 import { createPolicyCache } from './access-policy-cache.js';
+import { createAccessVisibility } from './access-visibility.js';
 import { approverRows, canonicalRule, memberRows, policyFromRows, storedActions, subjectsByPolicy } from './access-policy-rows.js';
 import { DEFAULT_APPROVAL_VALID_MINUTES, type ActionInput, type CreateAccessPolicyInput, type ListAccessPoliciesQuery, type PatchAccessPolicyInput } from './access-policies.schemas.js';
 import * as lookups from './access-lookups.store.js';
@@ -51,10 +52,11 @@ const auditShape = (policy: Pick<AccessPolicy, 'enabled' | 'members' | 'filters'
 });
 
 /** Access policies (/api/v1/access-policies): who may use which credentials and how; every change is audited and bumps the tenant's revision. */
-export function createAccessPolicyService(deps: { db: Db; audit: AuditLog; clock: Clock }) {
+export function createAccessPolicyService(deps: { db: Db; audit: AuditLog; clock: Clock; changeMarker: () => string | null }) {
   const { db, audit, clock } = deps;
   const cache = createPolicyCache({ db });
-  const decisions = createAccessDecisions({ db, clock, cache });
+  const decisions = createAccessDecisions({ db, clock, cache, changeMarker: deps.changeMarker });
+  const visibility = createAccessVisibility({ db, clock, cache });
 
   async function load(trx: DbOrTx, actor: Actor, id: string): Promise<StoredPolicy> {
     const row = isId(id) ? await store.findPolicy(trx, actor.tenantId!, id) : undefined;
@@ -166,7 +168,7 @@ export function createAccessPolicyService(deps: { db: Db; audit: AuditLog; clock
     });
   }
 
-  return { create, list, get: async (actor: Actor, id: string) => toView(await load(db, actor, id)), update, remove, evaluate: decisions.evaluate, decisionFor: decisions.decisionFor };
+  return { create, list, get: async (actor: Actor, id: string) => toView(await load(db, actor, id)), update, remove, evaluate: decisions.evaluate, decisionFor: decisions.decisionFor, scopeOf: visibility.scopeOf };
 }
 export type AccessPolicyService = ReturnType<typeof createAccessPolicyService>;
 

@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/database.js';
-import { compilePolicy, indexPolicies, type PolicyIndex } from './access-engine.js';
+import { compilePolicy, indexPolicies, type PolicyFilters, type PolicyIndex } from './access-engine.js';
 import { policyFromRows } from './access-policy-rows.js';
 import * as store from './access-policies.store.js';
 
@@ -11,6 +11,8 @@ export interface TenantPolicies {
   revision: number;
   index: PolicyIndex;
   names: ReadonlyMap<string, string>;
+  /** Each policy's filters as stored: the credential list translates them into SQL (access-visibility.ts). */
+  filters: ReadonlyMap<string, PolicyFilters>;
 }
 
 /**
@@ -26,7 +28,7 @@ export function createPolicyCache(deps: { db: Db }) {
   async function load(tenantId: string, revision: number): Promise<TenantPolicies> {
     // The revision was read first: a change committed meanwhile is in what we load, and the next read reloads again.
     const policies = (await store.allPoliciesWithSubjects(deps.db, tenantId)).map(({ row, subjects }) => policyFromRows(row, subjects));
-    const entry = { revision, index: indexPolicies(policies.map(compilePolicy)), names: new Map(policies.map((p) => [p.id, p.name])) };
+    const entry = { revision, index: indexPolicies(policies.map(compilePolicy)), names: new Map(policies.map((p) => [p.id, p.name])), filters: new Map(policies.map((p) => [p.id, p.filters])) };
     entries.delete(tenantId);
     if (entries.size >= MAX_TENANTS) entries.delete(entries.keys().next().value!);
     entries.set(tenantId, entry);

@@ -78,4 +78,23 @@ describe.each(dialects)('access decisions at scale on %s', (dialect) => {
     // Generous for a shared 2-core machine: each decision is four indexed reads plus in-memory matching of the caller's candidates.
     expect(perDecision).toBeLessThan(10);
   }, 120_000);
+
+  it('a plain user\'s credential list is one SQL query over their candidate policies, not an engine run per credential', async () => {
+    const credentials = t.runtime.services.credentials;
+    const actor = (i: number) => ({ kind: 'user' as const, tenantId: tenant.id, id: seeded.users[i % USERS]!.id, ip: null });
+    await credentials.list(actor(0), { limit: 50 });
+    const runs = 20;
+    let listed = 0;
+    const started = performance.now();
+    for (let i = 1; i <= runs; i += 1) {
+      const page = await credentials.list(actor(i), { limit: 50, ...(i % 2 ? { q: 'svc' } : {}) });
+      listed += page.credentials.length;
+      expect(page.credentials.every((c) => c.access !== undefined)).toBe(true);
+    }
+    const perList = (performance.now() - started) / runs;
+    console.log(`[${dialect}] a plain user's page of 50 credentials: ${perList.toFixed(1)} ms; ${listed} listed in ${runs} pages`);
+    expect(listed).toBeGreaterThan(0);
+    // Generous for a shared machine (about 100 ms measured): an engine run per credential would take seconds.
+    expect(perList).toBeLessThan(500);
+  }, 120_000);
 });

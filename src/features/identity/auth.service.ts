@@ -19,7 +19,7 @@ import type { MfaService } from './mfa.service.js';
 import * as activations from './activation.store.js';
 import * as sessions from './sessions.store.js';
 import * as users from './users.store.js';
-import { createResolutionCache } from './resolution-cache.js';
+import { createResolutionCache } from '../../platform/db/marker-cache.js';
 import { allBuiltIn, permissionsOf, type CustomRoles, type Permission } from './permissions.js';
 import { customRoleMap, roleSourcesOf } from './roles.store.js';
 

@@ -2,6 +2,7 @@ import type { Actor } from '../../platform/actor.js';
 import type { AuditLog } from '../../platform/audit/audit-log.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Db, DbOrTx } from '../../platform/db/database.js';
+import { createResolutionCache } from '../../platform/db/marker-cache.js';
 import type { CredentialPolicyTable } from '../../platform/db/schema.js';
 import { conflict, invalid, notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
@@ -48,9 +49,11 @@ const nameTaken = (name: string) => conflict('CREDENTIAL_POLICY_NAME_TAKEN', `A 
  * attributes; the password generator that follows them; and the check that refuses a manually set password
  * breaking them. Every change and every generated password is audited (never the password).
  */
-export function createCredentialPolicyService(deps: { db: Db; audit: AuditLog; clock: Clock }) {
+export function createCredentialPolicyService(deps: { db: Db; audit: AuditLog; clock: Clock; changeMarker: () => string | null }) {
   const { db, audit, clock } = deps;
   const tenantOf = (actor: Actor) => actor.tenantId!;
+  // Every reveal asks whether to rotate after it: on SQLite the tenant's parsed policies stay until anything but the audit log changes.
+  const tenantPolicies = createResolutionCache<CredentialPolicy[]>({ changeMarker: deps.changeMarker, max: 1000 });
 
   async function load(trx: DbOrTx, tenantId: string, id: string) {
     const row = isId(id) ? await store.findPolicy(trx, tenantId, id) : undefined;
@@ -211,7 +214,7 @@ export function createCredentialPolicyService(deps: { db: Db; audit: AuditLog; c
    */
   async function rotatesAfter(trx: DbOrTx, tenantId: string, credentialId: string, event: 'reveal' | 'checkin'): Promise<boolean> {
     const flag = event === 'reveal' ? 'rotateAfterReveal' : 'rotateAfterCheckin';
-    const policies = (await store.listPolicies(trx, tenantId)).map(fromRow);
+    const policies = await tenantPolicies.resolve(tenantId, async () => (await store.listPolicies(trx, tenantId)).map(fromRow), () => true);
     if (!policies.some((p) => p.rules[flag])) return false;
     const winner = matchingPolicies(policies, await credentialTarget(trx, tenantId, credentialId))[0];
     return winner?.rules[flag] ?? false;

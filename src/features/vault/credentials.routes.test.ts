@@ -187,7 +187,7 @@ describe.each(dialects)('credentials on %s', (dialect) => {
     expect((await call('GET', `/credentials/${mine.id}`)).json().credential).toEqual(mine);
   });
 
-  it('a plain user and a security-admin get 403 on every route; an auditor reads, sees history and TOTP, but cannot write or reveal', async () => {
+  it('a security-admin gets 403 on every route, a plain user on all but the list (empty) and the get (404) of what no policy grants; an auditor reads, sees history and TOTP, but cannot write or reveal', async () => {
     const target = await create({ deviceId: device.id, username: 'guarded', type: 'password', secret: pw('guarded1'), totpSeed: SEED });
     await call('POST', `/credentials/${target.id}/secret`, admin.token, { secret: pw('guarded2') });
     const plain = await activeUser(t, admin, 'cred-plain');
@@ -200,8 +200,12 @@ describe.each(dialects)('credentials on %s', (dialect) => {
     ] as const;
     const reveal = ['POST', `/credentials/${target.id}/history/1/reveal`, { justification: 'ticket 1234' }] as const;
     const before = await counts();
+    // A plain user holds vault.credentials.use: the list and the get answer what access policies grant, here nothing.
+    expect((await call('GET', '/credentials', plain.token)).json()).toEqual({ credentials: [], nextCursor: null });
+    expect((await call('GET', `/credentials/${target.id}`, plain.token)).json().error.code).toBe('CREDENTIAL_NOT_FOUND');
     for (const caller of [plain, securityAdmin]) {
       for (const [method, url, payload] of [...reads, ...writes, reveal]) {
+        if (caller === plain && method === 'GET' && (url === '/credentials' || url === `/credentials/${target.id}`)) continue;
         const res = await call(method, url, caller.token, payload);
         expect(res.statusCode, `${caller.username} ${method} ${url}`).toBe(403);
         const permission = url.endsWith('/reveal') ? 'vault.credential-history.reveal' : method === 'GET' ? 'vault.credentials.read' : 'vault.credentials.write';

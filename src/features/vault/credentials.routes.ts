@@ -11,6 +11,7 @@ import {
 const security = [{ tenantToken: [] }];
 const errors = { 400: errorResponse, 403: errorResponse, 404: errorResponse, 409: errorResponse };
 const one = z.object({ credential: credentialView });
+const readOrUse = ['vault.credentials.read', 'vault.credentials.use'];
 
 /** The tenant's credentials (/api/v1/credentials): privileged accounts on devices, their sealed secrets and history. */
 export function registerCredentialRoutes(app: HttpApp, deps: { credentials: CredentialService; history: CredentialHistoryService }): void {
@@ -21,14 +22,15 @@ export function registerCredentialRoutes(app: HttpApp, deps: { credentials: Cred
     schema: { tags: ['credentials'], summary: 'Add a credential to a device ((deviceId, username) unique); the answer never carries the secret', security, body: createCredentialBody, response: { 201: one, ...errors } },
   }, async (request, reply) => reply.status(201).send({ credential: await credentials.create(actorOf(request), request.body) }));
 
+  // Either permission: vault.credentials.read sees every credential, vault.credentials.use what access policies grant.
   app.get('/credentials', {
-    config: { permission: 'vault.credentials.read' },
-    schema: { tags: ['credentials'], summary: 'List credentials: search with q, filter by credential and device attributes; cursor pagination', security, querystring: listCredentialsQuery, response: { 200: z.object({ credentials: z.array(credentialView), nextCursor: z.string().nullable() }), ...errors } },
+    config: { permission: readOrUse },
+    schema: { tags: ['credentials'], summary: 'List credentials (all with vault.credentials.read, otherwise those access policies grant): search with q, filter by credential and device attributes; cursor pagination', security, querystring: listCredentialsQuery, response: { 200: z.object({ credentials: z.array(credentialView), nextCursor: z.string().nullable() }), ...errors } },
   }, async (request) => credentials.list(actorOf(request), request.query));
 
   app.get('/credentials/:id', {
-    config: { permission: 'vault.credentials.read' },
-    schema: { tags: ['credentials'], summary: 'One credential (never its secret)', security, params: credentialParams, response: { 200: one, ...errors } },
+    config: { permission: readOrUse },
+    schema: { tags: ['credentials'], summary: 'One credential (never its secret); one no access policy grants a caller without vault.credentials.read answers 404', security, params: credentialParams, response: { 200: one, ...errors } },
   }, async (request) => ({ credential: await credentials.get(actorOf(request), request.params.id) }));
 
   app.put('/credentials/:id', {

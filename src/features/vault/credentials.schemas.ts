@@ -126,6 +126,8 @@ export const credentialView = z.object({
   status: z.enum(['active', 'inactive']),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** For callers who see credentials through access policies: how they may reveal it (null: visible, reveal not granted). */
+  access: z.object({ reveal: z.enum(['allow', 'justification', 'approval']).nullable() }).optional(),
 });
 export type CredentialView = z.infer<typeof credentialView>;
 

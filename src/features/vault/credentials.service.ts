@@ -10,7 +10,7 @@ import type { CreateCredentialInput, CredentialType, CredentialView, ListCredent
 import { checkSecretFormat } from './credentials.secret-format.js';
 import { totpContext, versionContext } from './credentials.sealing.js';
 import * as credentials from './credentials.store.js';
-import type { CredentialRow } from './credentials.store.js';
+import type { CredentialRow, CredentialScope } from './credentials.store.js';
 import { deviceNotFound } from './devices.service.js';
 import * as devices from './devices.store.js';
 
@@ -23,6 +23,12 @@ export interface SecretTarget { credential: CredentialAttributes; device: Device
 /** Refuses a secret (throw a DomainError, such as invalid('SECRET_TOO_WEAK', ...)) before it is sealed; runs in the change's transaction. */
 export type CheckSecret = (trx: DbOrTx, tenantId: string, target: SecretTarget, secret: string) => Promise<void>;
 
+/** Who sees which credentials: holders of vault.credentials.read all of them, anyone else what access policies let them see (main/ wires both). */
+export interface CredentialVisibility {
+  seesAll(actor: Actor): boolean | Promise<boolean>;
+  scopeOf(actor: Actor): Promise<CredentialScope>;
+}
+
 /** Names users by id in the caller's transaction (identity's users service). */
 export interface OwnerDirectory { namesOf(trx: DbOrTx, tenantId: string, userIds: readonly string[]): Promise<Map<string, string>> }
 
@@ -30,13 +36,15 @@ const iso = (ms: number) => new Date(ms).toISOString();
 // Secrets typed by a person are held to the credential policies; generated, rotated and imported ones are not.
 const checkedReasons: VersionReason[] = ['created', 'manual'];
 
-function toView(row: CredentialRow, tags: string[], owners: Map<string, string>): CredentialView {
+type Access = CredentialView['access'];
+
+function toView(row: CredentialRow, tags: string[], owners: Map<string, string>, access?: Access): CredentialView {
   const ownerName = row.owner_id ? owners.get(row.owner_id) : undefined;
   return {
     id: row.id, device: { id: row.device_id, name: row.device_name }, username: row.username, type: row.type, hasSecret: row.secret_sealed !== null, hasPassphrase: row.passphrase_sealed !== null,
     hasTotp: row.totp_sealed !== null, version: row.version, secretChangedAt: row.secret_changed_at === null ? null : iso(row.secret_changed_at), needsRotation: row.needs_rotation === 1, tags,
     owner: row.owner_id && ownerName ? { id: row.owner_id, username: ownerName } : null, notes: row.notes, additionalInfo: JSON.parse(row.additional_info) as Record<string, string>, status: row.status,
-    createdAt: iso(row.created_at), updatedAt: iso(row.updated_at),
+    createdAt: iso(row.created_at), updatedAt: iso(row.updated_at), ...(access ? { access } : {}),
   };
 }
 
@@ -49,7 +57,7 @@ const passphraseNeedsSecret = () => invalid('PASSPHRASE_NEEDS_SECRET', 'A passph
  * Privileged accounts on devices. Secrets (password, private key, API key), ssh key passphrases and TOTP seeds are
  * sealed with the tenant key; every secret change keeps a new sealed version; no view ever carries a secret.
  */
-export function createCredentialService(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring; owners: OwnerDirectory; checkSecret?: CheckSecret }) {
+export function createCredentialService(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring; owners: OwnerDirectory; checkSecret?: CheckSecret; visibility?: CredentialVisibility }) {
   const { db, audit, clock, keyring, owners } = deps;
   const tenantOf = (actor: Actor) => actor.tenantId!;
 
@@ -59,10 +67,39 @@ export function createCredentialService(deps: { db: Db; audit: AuditLog; clock: 
     return row;
   }
 
-  async function viewOf(trx: DbOrTx, tenantId: string, id: string) {
+  async function viewOf(trx: DbOrTx, tenantId: string, id: string, access?: Access) {
     const row = await load(trx, tenantId, id);
     const [tags, names] = await Promise.all([credentials.tagsOfMany(trx, tenantId, [id]), owners.namesOf(trx, tenantId, row.owner_id ? [row.owner_id] : [])]);
-    return toView(row, tags.get(id)!, names);
+    return toView(row, tags.get(id)!, names, access);
+  }
+
+  /** The caller's scope, or null when they see every credential (no visibility wired: the route's permission decides alone). */
+  async function scopeOf(actor: Actor): Promise<CredentialScope | null> {
+    const visibility = deps.visibility;
+    return !visibility || (await visibility.seesAll(actor)) ? null : visibility.scopeOf(actor);
+  }
+
+  /**
+   * Rows of the list within the caller's scope. The scope's SQL may let through more than is visible (non-ASCII
+   * text), so each batch is checked exactly and the next batch read until the page is full.
+   */
+  async function scopedRows(tenantId: string, filter: credentials.CredentialFilter, scope: CredentialScope) {
+    const kept: CredentialTable[] = [];
+    const access = new Map<string, NonNullable<Access>>();
+    let after = filter.after;
+    for (;;) {
+      const rows = await credentials.listCredentials(db, tenantId, { ...filter, after, scope: scope.where });
+      const visible = await scope.confirm(rows.map((r) => r.id));
+      for (const row of rows) {
+        const found = visible.get(row.id);
+        if (found && kept.length < filter.limit) {
+          kept.push(row);
+          access.set(row.id, found);
+        }
+      }
+      if (kept.length >= filter.limit || rows.length < filter.limit) return { rows: kept, access };
+      after = rows[rows.length - 1]!.id;
+    }
   }
 
   /** Locks the device a credential goes on (so the device cannot be deleted under it); another tenant's answers 404. */
@@ -132,7 +169,10 @@ export function createCredentialService(deps: { db: Db; audit: AuditLog; clock: 
   /** A page of credentials matching the search and filters, and the cursor of the next page (null at the end). */
   async function list(actor: Actor, query: ListCredentialsQuery) {
     const tenantId = tenantOf(actor);
-    const rows = await credentials.listCredentials(db, tenantId, { ...query, tags: query.tag, deviceTags: query.deviceTag, after: query.cursor, limit: query.limit + 1 });
+    const filter = { ...query, tags: query.tag, deviceTags: query.deviceTag, after: query.cursor, limit: query.limit + 1 };
+    const scope = await scopeOf(actor);
+    const scoped = scope ? await scopedRows(tenantId, filter, scope) : null;
+    const rows = scoped ? scoped.rows : await credentials.listCredentials(db, tenantId, filter);
     const page = rows.slice(0, query.limit);
     // Three batch reads per page (device names, tags, owner names), never one per credential.
     const [deviceNames, tags, names] = await Promise.all([
@@ -140,13 +180,18 @@ export function createCredentialService(deps: { db: Db; audit: AuditLog; clock: 
       credentials.tagsOfMany(db, tenantId, page.map((r) => r.id)),
       owners.namesOf(db, tenantId, page.flatMap((r) => (r.owner_id ? [r.owner_id] : []))),
     ]);
-    const view = (r: CredentialTable) => toView({ ...r, device_name: deviceNames.get(r.device_id) ?? '' }, tags.get(r.id)!, names);
+    const view = (r: CredentialTable) => toView({ ...r, device_name: deviceNames.get(r.device_id) ?? '' }, tags.get(r.id)!, names, scoped?.access.get(r.id));
     return { credentials: page.map(view), nextCursor: rows.length > query.limit ? page[page.length - 1]!.id : null };
   }
 
-  /** One credential of the caller's tenant (never its secret); another tenant's id answers 404. */
+  /** One credential of the caller's tenant (never its secret); another tenant's id, and one the caller may not see, answer 404. */
   async function get(actor: Actor, id: string) {
-    return viewOf(db, tenantOf(actor), id);
+    const tenantId = tenantOf(actor);
+    const scope = await scopeOf(actor);
+    if (!scope) return viewOf(db, tenantId, id);
+    const access = isId(id) ? (await scope.confirm([id])).get(id) : undefined;
+    if (!access) throw credentialNotFound(id);
+    return viewOf(db, tenantId, id, access);
   }
 
   /** Changes the fields sent; a secret sent makes a new version (always: the old value is never compared). */

@@ -1,3 +1,4 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { DbOrTx } from '../../platform/db/database.js';
 import type { CredentialTable, CredentialVersionTable } from '../../platform/db/schema.js';
 
@@ -17,6 +18,15 @@ export interface CredentialFilter {
   needsRotation?: boolean;
   after?: string;
   limit: number;
+  /** A condition on the credential row `c` narrowing the list to what the caller may see (access policies). */
+  scope?: Expression<SqlBool>;
+}
+
+/** What access policies let one caller see: a SQL condition that may let through more than is visible, never less, and the exact check. */
+export interface CredentialScope {
+  where: Expression<SqlBool>;
+  /** The visible ones among candidate ids, each with the reveal mode granted (null: visible, reveal not granted). */
+  confirm(ids: readonly string[]): Promise<Map<string, { reveal: 'allow' | 'justification' | 'approval' | null }>>;
 }
 
 /** A credential with its device's name, as every view shows it. */
@@ -48,12 +58,34 @@ export async function findByAccount(db: DbOrTx, tenantId: string, deviceId: stri
 }
 
 /**
+ * Where a page is read from: the credentials' primary key in id order, or, when one tag is named, that tag's
+ * index, which holds its credentials in id order too: a rare tag's few holders are found at once and a common
+ * one's page ends after a page's worth, where a set of every holder would be built first.
+ */
+function pageSource(db: DbOrTx, tenantId: string, firstTag: string | undefined) {
+  const all = db.selectFrom('credentials as c').selectAll('c').where('c.tenant_id', '=', tenantId);
+  if (firstTag === undefined) return all;
+  // Same columns, same row type: only the FROM differs, which the query's type does not need to know.
+  // CROSS JOIN keeps SQLite (which has no statistics to go by) reading the tag first; PostgreSQL plans it as any join.
+  return db
+    .selectFrom('credential_tags as t')
+    .crossJoin('credentials as c')
+    .whereRef('c.tenant_id', '=', 't.tenant_id')
+    .whereRef('c.id', '=', 't.credential_id')
+    .selectAll('c')
+    .where('t.tenant_id', '=', tenantId)
+    .where('t.tag', '=', firstTag) as unknown as typeof all;
+}
+
+/**
  * One page of a tenant's credentials, oldest first, after the cursor (ids are time-ordered UUIDv7). The query reads
  * credentials alone, walking their primary key in id order: device attributes are semi-joins, never a join the
  * planner could start from the devices side (that would join every credential and sort them).
  */
 export async function listCredentials(db: DbOrTx, tenantId: string, filter: CredentialFilter): Promise<CredentialTable[]> {
-  let query = db.selectFrom('credentials as c').selectAll('c').where('c.tenant_id', '=', tenantId);
+  const tags = [...new Set(filter.tags ?? [])];
+  const byTag = tags.length === 1;
+  let query = pageSource(db, tenantId, byTag ? tags[0] : undefined);
   if (filter.deviceId) query = query.where('c.device_id', '=', filter.deviceId);
   if (filter.username) query = query.where('c.username', '=', filter.username);
   if (filter.type) query = query.where('c.type', '=', filter.type as CredentialTable['type']);
@@ -64,13 +96,11 @@ export async function listCredentials(db: DbOrTx, tenantId: string, filter: Cred
   if (filter.deviceName) query = query.where('c.device_id', 'in', devicesWhere('name', filter.deviceName));
   if (filter.site) query = query.where('c.device_id', 'in', devicesWhere('site', filter.site));
   if (filter.deviceType) query = query.where('c.device_id', 'in', devicesWhere('type', filter.deviceType));
-  // Tags live in their own tables and every tag named must match: one semi-join reading each tag's index range,
-  // kept to the ids holding all of them. (One IN per tag is as fast with fresh planner statistics, but without them
-  // PostgreSQL may start from the commonest tag and take a hundred times longer.)
-  const tags = [...new Set(filter.tags ?? [])];
-  if (tags.length > 0) {
-    let holders = db.selectFrom('credential_tags').select('credential_id').where('tenant_id', '=', tenantId).where('tag', 'in', tags);
-    if (tags.length > 1) holders = holders.groupBy('credential_id').having((eb) => eb.fn.countAll(), '=', tags.length);
+  // Several tags must all match: one semi-join reading each tag's index range, kept to the ids holding all of them.
+  // (Walking one tag's index and looking the others up is as fast only when the walked tag is the rarer one, which
+  // without planner statistics nothing tells; one IN per tag may make PostgreSQL start from the commonest.)
+  if (tags.length > 1) {
+    const holders = db.selectFrom('credential_tags').select('credential_id').where('tenant_id', '=', tenantId).where('tag', 'in', tags).groupBy('credential_id').having((eb) => eb.fn.countAll(), '=', tags.length);
     query = query.where('c.id', 'in', holders);
   }
   const deviceTags = [...new Set(filter.deviceTags ?? [])];
@@ -90,8 +120,10 @@ export async function listCredentials(db: DbOrTx, tenantId: string, filter: Cred
       ]),
     );
   }
-  if (filter.after) query = query.where('c.id', '>', filter.after);
-  return query.orderBy('c.id').limit(filter.limit).execute();
+  if (filter.scope) query = query.where(filter.scope);
+  const order = sql.ref(byTag ? 't.credential_id' : 'c.id');
+  if (filter.after) query = query.where(order, '>', filter.after);
+  return query.orderBy(order).limit(filter.limit).execute();
 }
 
 /** The names of several devices at once, by device id. */

@@ -1,4 +1,5 @@
 import type { DbOrTx } from '../../platform/db/database.js';
+import { prepareQuery } from '../../platform/db/prepared.js';
 import type { CredentialCheckoutTable } from '../../platform/db/schema.js';
 
 /**
@@ -6,15 +7,18 @@ import type { CredentialCheckoutTable } from '../../platform/db/schema.js';
  * the holder of its active checkout (null when nobody holds it).
  */
 export async function findForUse(db: DbOrTx, tenantId: string, id: string) {
-  return db
+  return (await usableRows(db, tenantId, id))[0];
+}
+// Compiled once: every reveal and checkout reads it.
+const usableRows = prepareQuery(2, (db: DbOrTx, tenantId: string, id: string) =>
+  db
     .selectFrom('credentials as c')
     .innerJoin('devices as d', (j) => j.onRef('d.tenant_id', '=', 'c.tenant_id').onRef('d.id', '=', 'c.device_id'))
     .leftJoin('credential_checkouts as k', (j) => j.onRef('k.tenant_id', '=', 'c.tenant_id').onRef('k.active_credential_id', '=', 'c.id'))
     .select(['c.tenant_id', 'c.id', 'c.device_id', 'c.username', 'c.type', 'c.version', 'c.secret_sealed', 'c.passphrase_sealed', 'c.status', 'd.name as device_name', 'k.id as checkout_id', 'k.user_id as holder_id'])
     .where('c.tenant_id', '=', tenantId)
-    .where('c.id', '=', id)
-    .executeTakeFirst();
-}
+    .where('c.id', '=', id),
+);
 export type UsableCredential = NonNullable<Awaited<ReturnType<typeof findForUse>>>;
 
 /** Records a checkout; a second active checkout of the credential violates the unique constraint. */

@@ -12,6 +12,12 @@ const useFields = {
   totp: z.string().regex(/^\d{6}$/, { error: 'a 6-digit code' }).optional(),
 };
 
+/**
+ * The {id} of POST /api/v1/credentials/{id}/reveal: a credential id or `username@device-name`, '@' sent as it is
+ * or URL-encoded as %40. At most 100 characters: the router refuses longer path parameters (414) before this runs.
+ */
+export const revealParams = z.strictObject({ id: z.string().min(1).max(100).regex(/^[^\p{Cc}]+$/u, 'a credential id or username@device-name, without control characters') });
+
 /** POST /api/v1/credentials/{id}/reveal. */
 export const revealBody = z.strictObject(useFields).nullish();
 export type RevealInput = z.infer<typeof revealBody>;

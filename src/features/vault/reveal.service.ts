@@ -10,6 +10,8 @@ import { openOrNull, versionContext } from './credentials.sealing.js';
 import * as custody from './custody.store.js';
 import type { UsableCredential } from './custody.store.js';
 import type { RevealedSecret, RevealInput } from './reveal.schemas.js';
+import { createClientUse, type ClientUseGovernance } from './client-reveal.js';
+import { createCredentialRefs, refText, type CredentialRef } from './credential-refs.js';
 
 const JUSTIFICATION_MIN = 5;
 
@@ -67,7 +69,7 @@ export function createUseRules(deps: { db: Db; audit: AuditLog; clock: Clock; ke
    * audit event records, or throws the refusal a caller is owed.
    */
   async function authorize(actor: Actor, id: string, input: RevealInput): Promise<Grant> {
-    if (actor.kind !== 'user') throw forbidden('ACCESS_NOT_GRANTED', 'Access policies grant credentials to users; an API client cannot reveal or check out a secret.');
+    if (actor.kind !== 'user') throw forbidden('ACCESS_NOT_GRANTED', 'Access policies grant credentials to users; an API client cannot check out a secret (it reveals one its explicit grants cover).');
     let decision: UseDecision;
     try {
       decision = await governance.decisionFor(actor, id, 'reveal');
@@ -131,16 +133,31 @@ export function createUseRules(deps: { db: Db; audit: AuditLog; clock: Clock; ke
 export type UseRules = ReturnType<typeof createUseRules>;
 
 /**
- * Reveal of a credential's current secret under the access policies. The hot path: the decision (2 indexed reads,
- * compiled policies cached), then one transaction reading the credential, opening the secret and appending the
- * audit event, which commits before the secret is returned (no event, no secret).
+ * Reveal of a credential's current secret under the access policies (users) or an explicit grant (API clients).
+ * The hot path: the decision (2 indexed reads, compiled policies cached), then one transaction reading the
+ * credential, opening the secret and appending the audit event, which commits before the secret is returned
+ * (no event, no secret).
  */
-export function createRevealService(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring; governance: UseGovernance }) {
+export function createRevealService(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring; governance: UseGovernance & ClientUseGovernance }) {
   const { db, audit, clock, governance } = deps;
   const rules = createUseRules(deps);
+  const clientUse = createClientUse(deps);
+  const refs = createCredentialRefs(deps);
 
-  async function reveal(actor: Actor, id: string, input: RevealInput): Promise<RevealedSecret> {
-    const grant = await rules.authorize(actor, id, input);
+  async function reveal(actor: Actor, ref: CredentialRef, input: RevealInput): Promise<RevealedSecret> {
+    const id = await refs.resolve(actor, ref);
+    try {
+      return await revealById(actor, id, input);
+    } catch (error) {
+      // A caller who named an account it may not see is not told that account's credential id.
+      if (!('id' in ref) && error instanceof DomainError && error.code === 'CREDENTIAL_NOT_FOUND') throw credentialNotFound(refText(ref));
+      throw error;
+    }
+  }
+
+  async function revealById(actor: Actor, id: string, input: RevealInput): Promise<RevealedSecret> {
+    // Clients never check out (custody keeps refusing them in rules.authorize); they reveal by explicit grant.
+    const grant = actor.kind === 'client' ? await clientUse.authorize(actor, id, input) : await rules.authorize(actor, id, input);
     const tenantId = actor.tenantId!;
     const outcome = await db.transaction().execute(async (trx) => {
       const row = await rules.loadUsable(trx, actor, id, { allowHolder: true });

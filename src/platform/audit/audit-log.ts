@@ -3,6 +3,9 @@ import type { Clock } from '../clock.js';
 import type { DbOrTx } from '../db/database.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { newId } from '../ids.js';
+import type { Insertable } from 'kysely';
+import { prepareQuery } from '../db/prepared.js';
+import type { AuditEventTable } from '../db/schema.js';
 import { eventCatalogue, type AuditAction } from './catalogue.js';
 import { GENESIS_HASH, eventHash, headMac } from './chain.js';
 import { verifyChain, type VerifyResult } from './verify.js';
@@ -28,6 +31,17 @@ function checkDetails(details: Record<string, DetailValue>): void {
   }
 }
 
+// The three statements of every append, compiled once (an append is on every hot path that changes anything).
+const bumpHead = prepareQuery(2, (db: DbOrTx, now: number, scopeId: string) =>
+  db.updateTable('audit_heads').set((eb) => ({ seq: eb('seq', '+', 1), updated_at: now })).where('tenant_id', '=', scopeId).returning(['seq', 'hash']),
+);
+const moveHead = prepareQuery(3, (db: DbOrTx, hash: string, mac: string, scopeId: string) => db.updateTable('audit_heads').set({ hash, mac }).where('tenant_id', '=', scopeId));
+const eventColumns = ['tenant_id', 'seq', 'id', 'occurred_at', 'type_id', 'action', 'category', 'severity', 'outcome', 'actor_kind', 'actor_id', 'actor_ip', 'target_type', 'target_id', 'details', 'prev_hash', 'hash'] as const;
+type EventRow = Insertable<AuditEventTable>;
+const insertEvent = prepareQuery(eventColumns.length, (db: DbOrTx, ...values: unknown[]) =>
+  db.insertInto('audit_events').values(Object.fromEntries(eventColumns.map((column, i) => [column, values[i]])) as EventRow),
+);
+
 /**
  * The tamper-evident audit log: append() writes an event inside the caller's transaction, chained to the
  * scope's previous event. Appends of different tenants touch different head rows and never wait on each other.
@@ -37,14 +51,7 @@ export function createAuditLog(deps: { keyring: Keyring; clock: Clock }) {
 
   async function claimNextSeq(trx: DbOrTx, scopeId: string, now: number) {
     // The UPDATE takes the head row's lock first, so concurrent appends of one tenant queue here and nowhere else.
-    const bump = () =>
-      trx
-        .updateTable('audit_heads')
-        .set((eb) => ({ seq: eb('seq', '+', 1), updated_at: now }))
-        .where('tenant_id', '=', scopeId)
-        .returning(['seq', 'hash'])
-        .executeTakeFirst();
-    const head = await bump();
+    const [head] = await bumpHead(trx, now, scopeId);
     if (head) return head;
     const mac = headMac(await macKey(trx, scopeId), scopeId, 0, GENESIS_HASH);
     await trx
@@ -52,7 +59,7 @@ export function createAuditLog(deps: { keyring: Keyring; clock: Clock }) {
       .values({ tenant_id: scopeId, seq: 0, hash: GENESIS_HASH, mac, updated_at: now })
       .onConflict((oc) => oc.column('tenant_id').doNothing())
       .execute();
-    const created = await bump();
+    const [created] = await bumpHead(trx, now, scopeId);
     if (!created) throw new Error('audit head could not be created');
     return created;
   }
@@ -84,12 +91,9 @@ export function createAuditLog(deps: { keyring: Keyring; clock: Clock }) {
       prev_hash: head.hash,
     } as const;
     const hash = eventHash(event);
-    await trx.insertInto('audit_events').values({ ...event, hash }).execute();
-    await trx
-      .updateTable('audit_heads')
-      .set({ hash, mac: headMac(await macKey(trx, scopeId), scopeId, seq, hash) })
-      .where('tenant_id', '=', scopeId)
-      .execute();
+    const row: EventRow = { ...event, hash };
+    await insertEvent(trx, ...eventColumns.map((column) => row[column]));
+    await moveHead(trx, hash, headMac(await macKey(trx, scopeId), scopeId, seq, hash), scopeId);
     return { seq, id: event.id };
   }
 

@@ -31,8 +31,9 @@ export interface Database {
   /** Where the data lives, without credentials, for messages. */
   location: string;
   /**
-   * A value that changes whenever anything may have been committed, by this process or any other; equal values
-   * prove the database is unchanged in between. Null where the engine cannot tell cheaply (PostgreSQL).
+   * A value that changes whenever anything but the audit log may have been committed (or rolled back), by this
+   * process or any other; equal values prove every other table is unchanged in between. Null where the engine
+   * cannot tell cheaply (PostgreSQL).
    */
   changeMarker(): string | null;
   close(): Promise<void>;
@@ -45,6 +46,14 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
+// Statements that leave the marker: the audit log's appends (no cached answer reads the audit tables, and every use
+// of a credential appends an event, so counting them would empty every cache on the reveal path), and beginning or
+// committing a transaction. A rollback does move it: a value read inside a rolled-back transaction was never committed.
+const unmarked = /^(insert into "audit_events" |insert into "audit_heads" |update "audit_heads" |begin|commit|savepoint|release)/;
+
+// Statements whose effect is only on the rows they report (changes, or rows RETURNING).
+const rowWrite = /^(insert|update|delete) /;
+
 const STATEMENT_CACHE_SIZE = 500;
 
 /**
@@ -54,25 +63,36 @@ const STATEMENT_CACHE_SIZE = 500;
  */
 function withStatementCache(database: BetterSqlite3.Database, onWrite: () => void): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
-  // Every statement that is not read-only counts as a write of this connection (see changeMarker).
-  const counted = (statement: BetterSqlite3.Statement): SqliteStatement =>
-    statement.readonly
-      ? statement
-      : {
-          reader: statement.reader,
-          all: (parameters) => (onWrite(), statement.all(parameters)),
-          run: (parameters) => (onWrite(), statement.run(parameters)),
-          iterate: (parameters) => (onWrite(), statement.iterate(parameters)),
-          get busy() {
-            return statement.busy;
-          },
-        } as SqliteStatement;
+  // Every statement that is not read-only counts as a write of this connection (see changeMarker), but audit
+  // appends; so does a rollback. A plain insert, update or delete counts only when it changed a row: the job
+  // queue's polls change nothing most of the time, and must not empty the caches every second.
+  const counted = (sql: string, statement: BetterSqlite3.Statement): SqliteStatement => {
+    if ((statement.readonly || unmarked.test(sql)) && !sql.startsWith('rollback')) return statement;
+    const rowsOnly = rowWrite.test(sql);
+    return {
+      reader: statement.reader,
+      all: (parameters) => {
+        const rows = statement.all(parameters);
+        if (!rowsOnly || rows.length > 0) onWrite();
+        return rows;
+      },
+      run: (parameters) => {
+        const result = statement.run(parameters);
+        if (!rowsOnly || result.changes > 0) onWrite();
+        return result;
+      },
+      iterate: (parameters) => (onWrite(), statement.iterate(parameters)),
+      get busy() {
+        return statement.busy;
+      },
+    } as SqliteStatement;
+  };
   return {
     close: () => database.close(),
     prepare(sql: string) {
       const hit = cache.get(sql) as (SqliteStatement & { busy: boolean }) | undefined;
       if (hit && !hit.busy) return hit;
-      const statement = counted(database.prepare(sql));
+      const statement = counted(sql, database.prepare(sql));
       if (!hit) {
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
         cache.set(sql, statement);

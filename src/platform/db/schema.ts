@@ -2,6 +2,10 @@ import type { SessionRestriction } from '../actor.js';
 import type { DeviceTable, DeviceProtocolTable, DeviceTagTable, CredentialTable, CredentialVersionTable, CredentialTagTable, CredentialPolicyTable, AccessPolicyTable, AccessPolicySubjectTable, AccessPolicyRevisionTable, CredentialCheckoutTable } from './schema.vault.js';
 export type { DeviceTable, DeviceProtocolTable, DeviceTagTable, CredentialTable, CredentialVersionTable, CredentialTagTable, CredentialPolicyTable, AccessPolicyTable, AccessPolicySubjectTable, AccessPolicyRevisionTable, CredentialCheckoutTable } from './schema.vault.js';
 import { accessRequestTables, type AccessRequestSchema } from './schema.access.js';
+import { notificationTables, type NotificationSchema } from './schema.notifications.js';
+import { clientGrantTables, type ClientGrantSchema } from './schema.clients.js';
+import type { AuditEventTable, AuditHeadTable } from './schema.audit.js';
+export type { AuditEventTable, AuditHeadTable } from './schema.audit.js';
 /**
  * The shape of every table, as the migrations in src/migrations create it. Times are epoch milliseconds,
  * flags are 0/1 integers and structured values are JSON text, so one query runs on SQLite and PostgreSQL.
@@ -272,34 +276,6 @@ export interface OperatorTokenTable {
   revoked_at: number | null;
 }
 
-export interface AuditEventTable {
-  tenant_id: string;
-  seq: number;
-  id: string;
-  occurred_at: number;
-  type_id: number;
-  action: string;
-  category: string;
-  severity: number;
-  outcome: 'success' | 'failure';
-  actor_kind: string;
-  actor_id: string | null;
-  actor_ip: string | null;
-  target_type: string | null;
-  target_id: string | null;
-  details: string;
-  prev_hash: string;
-  hash: string;
-}
-
-export interface AuditHeadTable {
-  tenant_id: string;
-  seq: number;
-  hash: string;
-  mac: string;
-  updated_at: number;
-}
-
 export interface JobTable {
   id: string;
   tenant_id: string | null;
@@ -319,7 +295,7 @@ export interface JobTable {
 }
 
 /** Every table Custos stores, keyed by table name. */
-export interface Schema extends AccessRequestSchema {
+export interface Schema extends AccessRequestSchema, ClientGrantSchema, NotificationSchema {
   custos_meta: MetaTable;
   tenants: TenantTable;
   tenant_keys: TenantKeyTable;
@@ -395,6 +371,6 @@ export const tenantOwnedTables = [
   'access_policy_subjects',
   'access_policy_revisions',
   'credential_checkouts',
-  ...accessRequestTables,
+  ...accessRequestTables, ...clientGrantTables, ...notificationTables,
   'tenant_keys',
 ] as const satisfies readonly (keyof Schema)[];

@@ -4,8 +4,8 @@ import type { HttpApp } from './create-app.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The permission a route requires; routes without one are self-service for any authenticated caller. */
-    permission?: string;
+    /** The permission a route requires (a list: any one of them); routes without one are self-service for any authenticated caller. */
+    permission?: string | readonly string[];
   }
 }
 
@@ -19,9 +19,10 @@ export function requirePermissions(scope: HttpApp, allowed: PermissionCheck): vo
   scope.addHook('onRequest', (request, _reply, done) => {
     const permission = request.routeOptions.config.permission;
     if (!permission || !request.actor) return done();
-    Promise.resolve(allowed(request.actor, permission)).then(
-      (ok) => done(ok ? undefined : forbidden('FORBIDDEN', `This needs the permission ${permission}, which your roles do not grant. Ask a tenant administrator.`)),
-      done,
-    );
+    const actor = request.actor;
+    // A list lets a route serve callers of different standing; the route's service decides what each one sees.
+    const check = typeof permission === 'string' ? Promise.resolve(allowed(actor, permission)) : Promise.all(permission.map((p) => allowed(actor, p))).then((oks) => oks.some(Boolean));
+    const refusal = () => forbidden('FORBIDDEN', `This needs ${typeof permission === 'string' ? `the permission ${permission}` : `one of the permissions ${permission.join(', ')}`}, which your roles do not grant. Ask a tenant administrator.`);
+    check.then((ok) => done(ok ? undefined : refusal()), done);
   });
 }

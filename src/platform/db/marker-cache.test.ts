@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createResolutionCache } from './resolution-cache.js';
+import { createResolutionCache } from './marker-cache.js';
 
-describe('the token resolution cache', () => {
+describe('the change-marker cache', () => {
   it('answers from memory only while the marker is unchanged', async () => {
     let marker = 'm1';
     let loads = 0;

@@ -1,5 +1,5 @@
 /**
- * Remembers what a token resolved to, valid only while the database's change marker is the one read before the
+ * Remembers what a query answered (a token's session, a user's groups, a credential's attributes), valid only while the database's change marker is the one read before the
  * query: any commit since (any logout, revocation or suspension, by this process or another) misses. The answer
  * is therefore always what the database says now; the cache only skips proving it with a query. With no marker
  * (PostgreSQL) nothing is cached.
