@@ -122,7 +122,7 @@ export async function countOtherActiveAdmins(db: DbOrTx, tenantId: string, userI
 
 /** Removes a user and everything that belongs to them. */
 export async function deleteUser(db: DbOrTx, tenantId: string, id: string): Promise<void> {
-  for (const table of ['user_roles', 'group_members', 'sessions', 'activation_tokens', 'mfa_totp', 'mfa_recovery_codes', 'sso_links', 'password_history'] as const) {
+  for (const table of ['user_roles', 'group_members', 'sessions', 'activation_tokens', 'mfa_totp', 'mfa_recovery_codes', 'sso_links', 'password_history', 'notifications'] as const) {
     await db.deleteFrom(table).where('tenant_id', '=', tenantId).where('user_id', '=', id).execute();
   }
   // Owning a vault credential is metadata naming the user: cleared here, the one deletion path of the API and SCIM,

@@ -47,6 +47,16 @@ describe.each(dialects)('the notification inbox on %s', (dialect) => {
   });
   afterAll(async () => t.close());
 
+  it('deleting a user removes their inbox with them', async () => {
+    const leaver = await activeUser(t, admin, 'leaver');
+    const row = { tenant_id: admin.id, id: '0190a5f0-0000-7000-8000-0000000000aa', user_id: leaver.id, kind: 'test', subject: 's', text: 't', link_type: null, link_id: null, read_at: null, created_at: t.clock.now() };
+    await t.runtime.database.db.insertInto('notifications').values(row).execute();
+    expect((await inbox(leaver)).unreadCount).toBe(1);
+    expect((await apiCall(t, 'DELETE', `/users/${leaver.id}`, admin.token)).statusCode).toBe(204);
+    const left = await t.runtime.database.db.selectFrom('notifications').select('id').where('tenant_id', '=', admin.id).where('user_id', '=', leaver.id).execute();
+    expect(left).toEqual([]);
+  });
+
   it('an access request lands in its approver\'s inbox, and the decision in its requester\'s', async () => {
     const requestId = await askAccess(true);
     const bobs = await inbox(bob);

@@ -13,6 +13,7 @@ import {
   type Transaction,
 } from 'kysely';
 import type { Schema } from './schema.js';
+import { nameRecurringStatements } from './pg-statements.js';
 
 /** Which engine a database runs on; the only place dialect differences are decided. */
 export type DialectName = 'sqlite' | 'postgres';
@@ -143,6 +144,7 @@ export function openDatabase(options: { postgresUrl?: string; sqliteFile?: strin
     // An idle connection that dies (database restart, failover) must not crash the process: the pool drops it
     // and the next query opens a fresh one.
     pool.on('error', (error) => options.onPoolError?.(error));
+    nameRecurringStatements(pool);
     const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
     const url = new URL(options.postgresUrl);
     return { db, dialect: 'postgres', location: `postgres://${url.host}${url.pathname}`, changeMarker: () => null, close: () => db.destroy() };
