@@ -39,6 +39,7 @@ import { createNotificationService } from '../features/notifications/notificatio
 import { createSmtpSettingsService } from '../features/notifications/smtp-settings.service.js';
 import { sendWithNodemailer } from '../features/notifications/mailer.js';
 import { createJobQueue } from '../platform/jobs/index.js';
+import { createGroupCommit } from '../platform/db/group-commit.js';
 import type { Config } from './config.js';
 
 /** Wires each feature's service with exactly the dependencies it declares. */
@@ -82,7 +83,7 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const useGovernance = { decisionFor: accessPolicies.decisionFor, can, rotatesAfter: credentialPolicies.rotatesAfter, approvalFor: requestLifecycle.usableApproval, verifyStepUp };
   // API clients reveal only what their explicit grants (credential ids, tags) cover; access policies govern users.
   const clientGrants = createClientGrantService({ db, audit, clock, can, existingCredentials: createCredentialRefs({ db }).existing });
-  const reveal = createRevealService({ db, audit, clock, keyring, governance: { ...useGovernance, clientGrantsOf: clientGrants.grantsOf } });
+  const reveal = createRevealService({ db, audit, clock, keyring, governance: { ...useGovernance, clientGrantsOf: clientGrants.grantsOf }, transact: createGroupCommit(database).transact });
   const custody = createCustodyService({ db, audit, clock, keyring, governance: useGovernance });
   const network = createNetworkPolicyService({ db, audit, clock });
   const ssoOidc = createSsoOidc();

@@ -3,6 +3,7 @@ import type { AuditLog } from '../../platform/audit/audit-log.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Keyring } from '../../platform/crypto/keyring.js';
 import type { Db, DbOrTx } from '../../platform/db/database.js';
+import type { GroupCommit } from '../../platform/db/group-commit.js';
 import { conflict, DomainError, forbidden, invalid } from '../../platform/errors.js';
 import { isId } from '../../platform/ids.js';
 import { credentialNotFound } from './credentials.service.js';
@@ -138,8 +139,8 @@ export type UseRules = ReturnType<typeof createUseRules>;
  * credential, opening the secret and appending the audit event, which commits before the secret is returned
  * (no event, no secret).
  */
-export function createRevealService(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring; governance: UseGovernance & ClientUseGovernance }) {
-  const { db, audit, clock, governance } = deps;
+export function createRevealService(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring; governance: UseGovernance & ClientUseGovernance; transact: GroupCommit['transact'] }) {
+  const { audit, clock, governance, transact } = deps;
   const rules = createUseRules(deps);
   const clientUse = createClientUse(deps);
   const refs = createCredentialRefs(deps);
@@ -159,7 +160,8 @@ export function createRevealService(deps: { db: Db; audit: AuditLog; clock: Cloc
     // Clients never check out (custody keeps refusing them in rules.authorize); they reveal by explicit grant.
     const grant = actor.kind === 'client' ? await clientUse.authorize(actor, id, input) : await rules.authorize(actor, id, input);
     const tenantId = actor.tenantId!;
-    const outcome = await db.transaction().execute(async (trx) => {
+    // On SQLite concurrent reveals share a commit (platform/db/group-commit.ts); each is answered after it.
+    const outcome = await transact(async (trx) => {
       const row = await rules.loadUsable(trx, actor, id, { allowHolder: true });
       const revealed = await rules.openCurrent(trx, actor, row, clock.now());
       if (!revealed) return null;
