@@ -110,6 +110,10 @@ function sqliteDialect(file: string): { dialect: Dialect; changeMarker: () => st
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  // A vault's pages stay in memory: 64 MiB of page cache (the default is 2 MiB, which a 100,000-credential list
+  // walks through), and reads by memory map instead of a system call per page.
+  database.pragma('cache_size = -65536');
+  database.pragma('mmap_size = 268435456');
   // Deleted rows are overwritten, so a shredded tenant's wrapped key does not linger in free pages.
   database.pragma('secure_delete = ON');
   const cached = withStatementCache(database, () => {
