@@ -40,6 +40,7 @@ import { createSmtpSettingsService } from '../features/notifications/smtp-settin
 import { sendWithNodemailer } from '../features/notifications/mailer.js';
 import { createJobQueue } from '../platform/jobs/index.js';
 import { createGroupCommit } from '../platform/db/group-commit.js';
+import { createStepUpGuard } from '../features/vault/step-up-guard.js';
 import type { Config } from './config.js';
 
 /** Wires each feature's service with exactly the dependencies it declares. */
@@ -83,8 +84,10 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const useGovernance = { decisionFor: accessPolicies.decisionFor, can, rotatesAfter: credentialPolicies.rotatesAfter, approvalFor: requestLifecycle.usableApproval, verifyStepUp };
   // API clients reveal only what their explicit grants (credential ids, tags) cover; access policies govern users.
   const clientGrants = createClientGrantService({ db, audit, clock, can, existingCredentials: createCredentialRefs({ db }).existing });
-  const reveal = createRevealService({ db, audit, clock, keyring, governance: { ...useGovernance, clientGrantsOf: clientGrants.grantsOf }, transact: createGroupCommit(database).transact });
-  const custody = createCustodyService({ db, audit, clock, keyring, governance: useGovernance });
+  // One count of wrong step-up codes for reveal and checkout alike.
+  const stepUps = createStepUpGuard({ clock });
+  const reveal = createRevealService({ db, audit, clock, keyring, governance: { ...useGovernance, clientGrantsOf: clientGrants.grantsOf }, transact: createGroupCommit(database).transact, stepUps });
+  const custody = createCustodyService({ db, audit, clock, keyring, governance: useGovernance, stepUps });
   const network = createNetworkPolicyService({ db, audit, clock });
   const ssoOidc = createSsoOidc();
   const ssoSettings = createSsoSettingsService({ db, audit, clock, keyring, oidc: ssoOidc, publicUrl: deps.config.publicUrl, assertHoldsEverything: grants.assertHoldsEverything });

@@ -4,11 +4,19 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-/** A PostgreSQL cluster the tests own: initdb in a temp dir, started by pg_ctl on a random loopback port. */
+/** A PostgreSQL cluster the tests (or the bench) own: initdb in a temp dir, started by pg_ctl on a random loopback port. */
 export interface PostgresCluster {
   url: string;
+  /** Its directory (data, socket, server.log): removed by stop(). */
+  dir: string;
+  /** The server settings it was started with, beyond port and socket. */
+  settings: string;
+  version: string;
   stop(): void;
 }
+
+/** Throwaway data: nothing is fsynced (the tests' default). */
+export const TEST_SETTINGS = '-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300';
 
 function findBinDir(): string | null {
   const fromPath = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' }).stdout.trim();
@@ -33,7 +41,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a throwaway cluster, or answers null when PostgreSQL's server binaries are not installed. */
-export async function startPostgresCluster(): Promise<PostgresCluster | null> {
+export async function startPostgresCluster(settings = TEST_SETTINGS): Promise<PostgresCluster | null> {
   const binDir = findBinDir();
   if (!binDir) return null;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'custos-pg-'));
@@ -46,6 +54,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster | null> {
       ? spawnSync('runuser', ['-u', 'postgres', '--', full, ...args], { encoding: 'utf8' })
       : spawnSync(full, args, { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`${cmd} failed: ${result.stderr || result.stdout}`);
+    return result.stdout;
   };
   if (asRoot) {
     const { uid, gid } = lookupPostgres();
@@ -54,10 +63,13 @@ export async function startPostgresCluster(): Promise<PostgresCluster | null> {
   chmodSync(dir, 0o700);
   run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
   const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`;
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 ${settings}`;
   run('pg_ctl', ['-D', dataDir, '-l', path.join(dir, 'server.log'), '-o', options, '-w', 'start']);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    dir,
+    settings,
+    version: run('pg_ctl', ['--version']).trim(),
     stop() {
       try {
         run('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);

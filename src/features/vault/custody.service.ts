@@ -10,6 +10,7 @@ import { credentialNotFound } from './credentials.service.js';
 import type { CheckinReason, CheckoutView } from './custody.schemas.js';
 import * as custody from './custody.store.js';
 import { createUseRules, integrityFailed, type UseGovernance } from './reveal.service.js';
+import type { StepUpGuard } from './step-up-guard.js';
 import type { CheckoutInput } from './reveal.schemas.js';
 
 const DEFAULT_MINUTES = 60;
@@ -28,7 +29,7 @@ const notCheckedOut = (id: string) => conflict('NOT_CHECKED_OUT', `You do not ho
  * in by its holder, forced back by an administrator, expired by the leader's sweep, or released when its holder
  * is deactivated. Every change is audited in its transaction; the checkout's secret is shown after its event commits.
  */
-export function createCustodyService(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring; governance: UseGovernance }) {
+export function createCustodyService(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring; governance: UseGovernance; stepUps: StepUpGuard }) {
   const { db, audit, clock, governance } = deps;
   const rules = createUseRules(deps);
 

@@ -4,6 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Keyring } from '../../platform/crypto/keyring.js';
 import type { Db, DbOrTx } from '../../platform/db/database.js';
 import type { GroupCommit } from '../../platform/db/group-commit.js';
+import type { StepUpGuard } from './step-up-guard.js';
 import { conflict, DomainError, forbidden, invalid } from '../../platform/errors.js';
 import { isId } from '../../platform/ids.js';
 import { credentialNotFound } from './credentials.service.js';
@@ -51,15 +52,17 @@ export const integrityFailed = (id: string) =>
   conflict('SECRET_INTEGRITY_FAILED', `The stored secret of credential ${id} failed its integrity check (it was altered or moved in the database), so it cannot be shown. The event was recorded and the credential flagged for rotation: tell your security team, and set a new secret with POST /api/v1/credentials/${id}/secret.`);
 
 /** The rules of using a credential's current secret (reveal, checkout), shared by both. */
-export function createUseRules(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring; governance: UseGovernance }) {
-  const { audit, keyring, governance } = deps;
+export function createUseRules(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring; governance: UseGovernance; stepUps: StepUpGuard }) {
+  const { audit, keyring, governance, stepUps } = deps;
 
   /** A policy asks for a fresh second factor with each use: the code is checked (and spent) before anything is read. */
   async function stepUp(actor: Actor, id: string, code: string | undefined): Promise<void> {
     if (!code) throw forbidden('TOTP_STEP_UP_REQUIRED', `An access policy asks for a fresh code from your authenticator app with each use of credential ${id}: send it as totp (6 digits).`);
+    stepUps.assertOpen(actor.tenantId!, actor.id);
     const ok = await governance.verifyStepUp(actor, code);
     if (ok === null) throw forbidden('MFA_ENROLLMENT_REQUIRED', `An access policy asks for a TOTP code with each use of credential ${id}, and you have no authenticator enrolled: enrol one (POST /api/v1/auth/mfa/totp/enroll, then confirm) and try again.`);
     if (!ok) {
+      stepUps.recordFailure(actor.tenantId!, actor.id);
       await audit.append(deps.db, actor.tenantId!, { action: 'credential.step_up_failed', actor, outcome: 'failure', target: { type: 'credential', id } });
       throw forbidden('TOTP_STEP_UP_FAILED', `The TOTP code was wrong or already used; wait for the next code of your authenticator app and try again.`);
     }
@@ -139,7 +142,7 @@ export type UseRules = ReturnType<typeof createUseRules>;
  * credential, opening the secret and appending the audit event, which commits before the secret is returned
  * (no event, no secret).
  */
-export function createRevealService(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring; governance: UseGovernance & ClientUseGovernance; transact: GroupCommit['transact'] }) {
+export function createRevealService(deps: { db: Db; audit: AuditLog; clock: Clock; keyring: Keyring; governance: UseGovernance & ClientUseGovernance; transact: GroupCommit['transact']; stepUps: StepUpGuard }) {
   const { audit, clock, governance, transact } = deps;
   const rules = createUseRules(deps);
   const clientUse = createClientUse(deps);

@@ -87,4 +87,24 @@ describe.each(dialects)('TOTP step-up on reveal on %s', (dialect) => {
     t.clock.advance(30_000);
     expect((await call('POST', `/credentials/${ids.guarded}/checkout`, alice.token, { totp: code() })).statusCode).toBe(201);
   });
+
+  // Last: it moves the clock past the other users' idle timeouts.
+  it('after five wrong codes in 15 minutes every step-up is refused (429, even a right code) until the window ends', async () => {
+    t.clock.advance(16 * 60_000);
+    const wrong = () => (code() === '000000' ? '111111' : '000000');
+    for (let i = 0; i < 5; i += 1) {
+      t.clock.advance(30_000);
+      expect((await reveal(ids.guarded!, alice.token, { totp: wrong() })).json().error.code).toBe('TOTP_STEP_UP_FAILED');
+    }
+    t.clock.advance(30_000);
+    const locked = await reveal(ids.guarded!, alice.token, { totp: code() });
+    expect(locked.statusCode).toBe(429);
+    expect(locked.json().error.code).toBe('TOTP_STEP_UP_LOCKED');
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    // A reveal that asks for no step-up is not affected.
+    expect((await reveal(ids.plain!, alice.token)).statusCode).toBe(200);
+    t.clock.advance(15 * 60_000);
+    const open = await reveal(ids.guarded!, alice.token, { totp: code() });
+    expect(open.statusCode, open.body).toBe(200);
+  });
 });
