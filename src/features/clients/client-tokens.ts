@@ -9,6 +9,7 @@ import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/log.js';
 import { isAddressAllowed } from '../identity/network-policy.js';
 import * as store from './clients.store.js';
+import { createResolutionCache } from '../../platform/db/marker-cache.js';
 
 /** Access tokens of API clients start with this prefix (sessions with cst_). */
 export const CLIENT_TOKEN_PREFIX = 'cct_';
@@ -31,29 +32,11 @@ const oauthError = (code: 'INVALID_REQUEST' | 'INVALID_CLIENT' | 'UNSUPPORTED_GR
 /** The client's own range list, in the shape the tenant allowlist check reads (compiled once per distinct text). */
 const clientAllows = (allowedCidrsJson: string, ip: string | null) => isAddressAllowed(`{"allowedCidrs":${allowedCidrsJson}}`, ip);
 
-/** Keeps token resolutions while the database's change marker proves nothing was committed since (as identity does for sessions). */
-function createTokenCache<T>(changeMarker: () => string | null, max = 10_000) {
-  const entries = new Map<string, { marker: string; value: T }>();
-  return async (key: string, load: () => Promise<T | undefined>): Promise<T | undefined> => {
-    // Read before loading: a commit during the load changes the marker, so such an entry is never trusted.
-    const marker = changeMarker();
-    if (marker === null) return load();
-    const hit = entries.get(key);
-    if (hit && hit.marker === marker) return hit.value;
-    const value = await load();
-    if (value !== undefined) {
-      entries.delete(key);
-      if (entries.size >= max) entries.delete(entries.keys().next().value!);
-      entries.set(key, { marker, value });
-    }
-    return value;
-  };
-}
-
 /** The token part of API clients: the client credentials grant and the per-request check of client tokens. */
 export function createClientTokens(deps: { db: Db; audit: AuditLog; clock: Clock; log: Logger; changeMarker: () => string | null }) {
   const { db, audit, clock } = deps;
-  const cached = createTokenCache<{ row: Awaited<ReturnType<typeof store.findTokenByHash>>[number]; scopes: ReadonlySet<string> }>(deps.changeMarker);
+  // Token resolutions are kept while the change marker proves nothing was committed since (as identity does for sessions).
+  const resolutions = createResolutionCache<{ row: Awaited<ReturnType<typeof store.findTokenByHash>>[number]; scopes: ReadonlySet<string> } | undefined>({ changeMarker: deps.changeMarker });
   // The scopes each request's client holds, learnt by its token check, so the permission guard needs no query.
   const grants = new WeakMap<Actor, ReadonlySet<string>>();
 
@@ -127,13 +110,13 @@ export function createClientTokens(deps: { db: Db; audit: AuditLog; clock: Clock
   async function authenticate(token: string, ip: string | null): Promise<Actor> {
     const hash = isClientToken(token) ? hashToken(token) : null;
     const found = hash
-      ? await cached(hash, async () => {
+      ? await resolutions.resolve(hash, async () => {
           const row = (await store.findTokenByHash(db, hash))[0];
           if (!row) return undefined;
           // A token never holds more than its client holds now: narrowing the client narrows its live tokens.
           const current = new Set(JSON.parse(row.client_scopes) as string[]);
           return { row, scopes: new Set((JSON.parse(row.scopes) as string[]).filter((s) => current.has(s))) };
-        })
+        }, (value) => value !== undefined)
       : undefined;
     if (!found) throw unauthenticated('UNAUTHENTICATED', 'The token is not valid. Request a new one with POST /api/v1/oauth2/token.');
     const { row } = found;

@@ -82,10 +82,12 @@ export function createNotificationService(deps: { db: Db; clock: Clock; queue: P
   async function markRead(actor: Actor, id: string) {
     const tenantId = actor.tenantId!;
     if (!isId(id)) throw notificationNotFound();
+    // The update touches only the caller's own unread row; the read after it tells whether there was one at all.
     return db.transaction().execute(async (trx) => {
-      if (!(await store.findOwn(trx, tenantId, actor.id, id))) throw notificationNotFound();
       await store.markRead(trx, tenantId, actor.id, clock.now(), id);
-      return { notification: toView((await store.findOwn(trx, tenantId, actor.id, id))!) };
+      const row = await store.findOwn(trx, tenantId, actor.id, id);
+      if (!row) throw notificationNotFound();
+      return { notification: toView(row) };
     });
   }
 
