@@ -1,5 +1,6 @@
-// `npm run bench [-- --strict --database sqlite|postgres|both --duration S --warmup S --rounds N --connections N
-//   --credentials N --devices N --policies N --profile DIR]`: Custos against a bare Fastify baseline.
+// `npm run bench [-- --strict --database sqlite|postgres|both --suite all|vault|monitoring --duration S --warmup S
+//   --rounds N --connections N --credentials N --devices N --policies N --profile DIR]`: Custos against a bare
+//   Fastify baseline (vault), and the monitoring budgets (SIEM forwarding, audit verify and search).
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { measureArgon2, measureLogins, provisionLoginUsers } from './login.js';
 import { startBenchPostgres } from './postgres.js';
 import { formatReport, judge, judgeVault, rounded, summaryLine, type Verdict } from './report.js';
 import { seedVault, type SeedPlan } from './vault-seed.js';
+import { benchMonitoring } from './monitoring.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const LOG_LEVEL = 'warn';
@@ -25,6 +27,7 @@ function readFlags() {
     options: {
       strict: { type: 'boolean', default: false },
       database: { type: 'string', default: 'both' },
+      suite: { type: 'string', default: 'all' },
       duration: { type: 'string', default: '8' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '10' },
@@ -45,7 +48,9 @@ function readFlags() {
   const choice = values.database;
   if (choice !== 'sqlite' && choice !== 'postgres' && choice !== 'both') throw new Error(`--database is sqlite, postgres or both, got "${choice}"`);
   const databases: Database[] = choice === 'both' ? ['sqlite', 'postgres'] : [choice];
-  return { plan, seed, databases, strict: values.strict, profileDir: values.profile ? path.resolve(values.profile) : undefined };
+  const suite = values.suite;
+  if (suite !== 'all' && suite !== 'vault' && suite !== 'monitoring') throw new Error(`--suite is all, vault or monitoring, got "${suite}"`);
+  return { plan, seed, databases, suite, strict: values.strict, profileDir: values.profile ? path.resolve(values.profile) : undefined };
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -151,7 +156,7 @@ async function main(flags: ReturnType<typeof readFlags>): Promise<boolean> {
     say(`Custos bench: ${plan.connections} connections, ${plan.warmupSeconds} s warm-up + ${plan.durationSeconds} s measured per route in ${plan.rounds} alternating rounds; node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
     say(`  baseline: bare Fastify 5 GET / in its own process at ${baselineServer.url}, measured again interleaved with each database's routes`);
     const runs: DatabaseRun[] = [];
-    for (const database of flags.databases) {
+    for (const database of flags.suite === 'monitoring' ? [] : flags.databases) {
       // Each database's server (and cluster) stops before the next starts: they would share the 2 CPUs otherwise.
       const mark = cleanup.mark();
       try {
@@ -160,9 +165,17 @@ async function main(flags: ReturnType<typeof readFlags>): Promise<boolean> {
         await cleanup.unwind(mark);
       }
     }
+    // Monitoring runs after the vault servers stopped, so its figures do not share the CPUs with them.
+    const monitoring = flags.suite === 'vault' ? undefined : await benchMonitoring(flags.databases, progress);
     say('');
     for (const run of runs) {
       say(run.report);
+      say('');
+    }
+    if (monitoring) {
+      say('monitoring:');
+      for (const line of monitoring.lines) say(`  ${line}`);
+      for (const v of monitoring.verdicts) say(`  budget ${v.name}: ${v.actual} ${v.pass ? 'PASS' : 'FAIL'}`);
       say('');
     }
     say('(latency: per-response client-side timings, sub-millisecond; req/s: 2xx responses / measured seconds;');
@@ -170,10 +183,10 @@ async function main(flags: ReturnType<typeof readFlags>): Promise<boolean> {
     say(' reveal: a plain user, allow-mode policies, rotating over the credentials; list: an administrator, the first page of 10 sites in rotation, judged at the same connections as the rest)');
     await cleanup.run();
     if (profileDir) say(`CPU profiles of the custos servers written to ${profileDir}/<database>`);
-    const verdicts = runs.flatMap((r) => r.verdicts);
+    const verdicts = [...runs.flatMap((r) => r.verdicts), ...(monitoring?.verdicts ?? [])];
     say(summaryLine(
       { connections: plan.connections, durationSeconds: plan.durationSeconds, rounds: plan.rounds, logLevel: LOG_LEVEL, node: process.version, cpus: os.cpus().length },
-      Object.fromEntries(runs.map((r) => [r.database, r.figures])),
+      { ...Object.fromEntries(runs.map((r) => [r.database, r.figures])), ...(monitoring ? { monitoring: monitoring.figures } : {}) },
       verdicts,
     ));
     return verdicts.every((v) => v.pass);

@@ -5,7 +5,7 @@
 # Packages install without starting their services: tests start their own on loopback with throwaway configs.
 set -euo pipefail
 
-packages=(postgresql openssh-server openssh-client rsyslog mariadb-server haproxy chromium oathtool)
+packages=(postgresql openssh-server openssh-client rsyslog rsyslog-gnutls mariadb-server haproxy chromium oathtool)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup-system: run as root (or with sudo) to install: ${packages[*]}" >&2

@@ -31,6 +31,11 @@ import { registerSsoRoutes } from '../features/sso/sso.routes.js';
 import { registerScimTokenRoutes } from '../features/scim/scim-token.routes.js';
 import { registerScimApi, type ScimRateLimit } from '../features/scim/scim.routes.js';
 import { registerNotificationRoutes } from '../features/notifications/notifications.routes.js';
+import { registerSiemRoutes, withSiemMetrics } from '../features/siem/siem.routes.js';
+import { createMetrics } from '../platform/http/metrics.js';
+import { registerComplianceRoutes } from '../features/compliance/compliance.routes.js';
+import { registerBehaviourRoutes } from '../features/behaviour/behaviour.routes.js';
+import { registerAuditRoutes } from '../features/audit/audit.routes.js';
 import type { Services } from './services.js';
 
 /** What buildApp needs: the wired services and the few settings HTTP cares about. */
@@ -50,7 +55,7 @@ export interface AppDeps {
 /** Builds the whole HTTP app without listening: health, the tenant plane (/api/v1) and the operator plane (/ops/v1). */
 export async function buildApp(deps: AppDeps): Promise<HttpApp> {
   const { services } = deps;
-  const app = await createHttpApp({ logger: deps.log, version: deps.version, trustedProxies: deps.trustedProxies });
+  const app = await createHttpApp({ logger: deps.log, version: deps.version, trustedProxies: deps.trustedProxies, metrics: withSiemMetrics(createMetrics(), services.siem.metrics) });
   registerHealthRoutes(app, { version: deps.version, checks: deps.checks });
   registerActivationPage(app);
 
@@ -82,6 +87,10 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     registerScimTokenRoutes(scope, { scim: services.scim });
     registerSsoRoutes(scope, { settings: services.sso.settings, login: services.sso.login, publicUrl: services.sso.publicUrl });
     registerNotificationRoutes(scope, { notifications: services.notifications, smtp: services.smtp });
+    registerSiemRoutes(scope, { siem: services.siem });
+    registerComplianceRoutes(scope, { compliance: services.compliance });
+    registerBehaviourRoutes(scope, { behaviour: services.behaviour });
+    registerAuditRoutes(scope, { audit: services.auditTrail, checkpoints: services.auditCheckpoints, exports: services.auditExport });
   }, { prefix: '/api/v1' });
 
   await app.register(async (scope: HttpApp) => {

@@ -5,6 +5,10 @@ import { identityJobHandlers, identitySchedules } from '../features/identity/ide
 import { custodyJobHandlers, custodySchedules } from '../features/vault/custody.jobs.js';
 import { accessRequestJobHandlers, accessRequestSchedules } from '../features/access/access-requests.jobs.js';
 import { notificationJobHandlers } from '../features/notifications/notifications.jobs.js';
+import { complianceJobHandlers, complianceSchedules } from '../features/compliance/compliance.jobs.js';
+import { startBehaviourLoop } from '../features/behaviour/behaviour.jobs.js';
+import { startSiemForwarding } from '../features/siem/siem.jobs.js';
+import { auditJobHandlers, auditSchedules } from '../features/audit/audit.jobs.js';
 import type { Runtime } from './runtime.js';
 
 /** Starts this node's job worker, its leader election and the leader-only schedules; stop() drains them. */
@@ -13,16 +17,19 @@ export async function startBackgroundWork(runtime: Runtime) {
   const queue = createJobQueue({ db: database.db, dialect: database.dialect, clock });
   const worker = createJobWorker({
     queue,
-    handlers: { ...identityJobHandlers({ db: database.db, clock, log, deactivate: runtime.services.deactivate }), ...custodyJobHandlers({ custody: runtime.services.custody, log }), ...accessRequestJobHandlers({ lifecycle: runtime.services.requestLifecycle, log }), ...notificationJobHandlers({ smtp: runtime.services.smtp, log }) },
+    handlers: { ...identityJobHandlers({ db: database.db, clock, log, deactivate: runtime.services.deactivate }), ...custodyJobHandlers({ custody: runtime.services.custody, log }), ...accessRequestJobHandlers({ lifecycle: runtime.services.requestLifecycle, log }), ...notificationJobHandlers({ smtp: runtime.services.smtp, log }), ...auditJobHandlers({ checkpoints: runtime.services.auditCheckpoints, log }), ...complianceJobHandlers({ compliance: runtime.services.compliance, log }) },
     owner: `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     log,
     clock,
   });
   const leader = createLeaderElector({ dialect: database.dialect, postgresUrl: config.databaseUrl, log });
-  const scheduler = createScheduler({ leader, queue, schedules: [...identitySchedules, ...custodySchedules, ...accessRequestSchedules], clock, log });
+  const scheduler = createScheduler({ leader, queue, schedules: [...identitySchedules, ...custodySchedules, ...accessRequestSchedules, ...complianceSchedules, ...auditSchedules], clock, log });
   await leader.start();
   scheduler.start();
   worker.start();
+  // Leader-only: scores new logins, reveals and checkouts of every tenant a few seconds after they happen.
+  const behaviour = startBehaviourLoop({ leader, consumer: runtime.services.behaviourConsumer, log });
+  const siem = startSiemForwarding({ leader, db: database.db, audit: runtime.audit, keyring: runtime.keyring, clock, log, metrics: runtime.services.siem.metrics });
   // Signals from other nodes and CLI processes (deactivations, suspensions) reach this node's subscribers.
   await runtime.signals.start();
   return {
@@ -31,6 +38,8 @@ export async function startBackgroundWork(runtime: Runtime) {
     scheduler,
     async stop() {
       scheduler.stop();
+      await behaviour.stop();
+      await siem.stop();
       await runtime.signals.stop();
       await worker.stop(10_000);
       await leader.stop();

@@ -41,6 +41,15 @@ import { sendWithNodemailer } from '../features/notifications/mailer.js';
 import { createJobQueue } from '../platform/jobs/index.js';
 import { createGroupCommit } from '../platform/db/group-commit.js';
 import { createStepUpGuard } from '../features/vault/step-up-guard.js';
+import { createSiemService } from '../features/siem/siem.service.js';
+import { deliverRound } from '../features/siem/siem-transport.js';
+import { createBehaviourService } from '../features/behaviour/behaviour.service.js';
+import { createBehaviourConsumer } from '../features/behaviour/behaviour.consumer.js';
+import { createCheckpointService } from '../features/audit/checkpoints.service.js';
+import { createAuditService } from '../features/audit/audit.service.js';
+import { createAuditExportService } from '../features/audit/audit-export.service.js';
+import { createComplianceService } from '../features/compliance/compliance.service.js';
+import { destinationHealth } from '../features/siem/siem-health.js';
 import type { Config } from './config.js';
 
 /** Wires each feature's service with exactly the dependencies it declares. */
@@ -94,7 +103,16 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   // A closure above breaks the cycle: password login asks SSO whether passwords are allowed; SSO opens sessions through auth.
   const ssoLogin = createSsoLoginService({ db, audit, clock, keyring, log, oidc: ssoOidc, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, openSession: auth.openSession });
   const scim = createScimService({ db, audit, clock, deactivate, publicUrl: deps.config.publicUrl, assertHoldsEverything: grants.assertHoldsEverything });
+  const siem = createSiemService({ db, audit, clock, keyring, deliver: deliverRound });
   const clients = createClientService({ db, audit, clock, log, changeMarker: database.changeMarker, hasPermission: auth.hasPermission });
-  return { can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, accessRequests, approvals, requestLifecycle, reveal, custody, clients, clientGrants, deactivate, scim, notifications, smtp, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
+  const auditCheckpoints = createCheckpointService({ db, audit, clock, keyring, log });
+  const auditTrail = createAuditService({ db, audit, checkpoints: auditCheckpoints });
+  const auditExport = createAuditExportService({ db, audit, clock, checkpoints: auditCheckpoints, log });
+  // Behaviour analytics reads the audit log after the fact (the leader's loop); alerts reach people through notify.
+  const behaviour = createBehaviourService({ db, audit, clock });
+  const behaviourConsumer = createBehaviourConsumer({ db, audit, clock, notify });
+  // The compliance report reads every feature through its stores; SIEM health comes from the SIEM feature.
+  const compliance = createComplianceService({ db, audit, clock, siemHealth: destinationHealth });
+  return { auditTrail, auditCheckpoints, auditExport, can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, accessRequests, approvals, requestLifecycle, reveal, custody, clients, clientGrants, deactivate, scim, notifications, smtp, siem, behaviour, behaviourConsumer, compliance, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -17,6 +17,10 @@ import * as custody from './0015_custody.js';
 import * as accessRequests from './0016_access_requests.js';
 import * as notifications from './0017_notifications.js';
 import * as clientCredentialGrants from './0018_client_credential_grants.js';
+import * as auditSearch from './0019_audit_search.js';
+import * as siem from './0020_siem.js';
+import * as behaviour from './0021_behaviour.js';
+import * as compliance from './0022_compliance.js';
 
 /** Every schema change in order; names are permanent once released (expand/contract rules: docs/architecture.md). */
 export const migrations: Record<string, Migration> = {
@@ -38,4 +42,8 @@ export const migrations: Record<string, Migration> = {
   '0016_access_requests': accessRequests,
   '0017_notifications': notifications,
   '0018_client_credential_grants': clientCredentialGrants,
+  '0019_audit_search': auditSearch,
+  '0020_siem': siem,
+  '0021_behaviour': behaviour,
+  '0022_compliance': compliance,
 };

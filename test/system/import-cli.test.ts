@@ -58,7 +58,7 @@ describe.each(dialects)('custos import on %s', (dialect) => {
     expect(res.stderr).toContain('writing: 100% (2/2 rows)');
     expect(`${res.stdout}${res.stderr}`).not.toContain(SECRET);
     expect([await countOf('devices'), await countOf('credentials')]).toEqual([1, 2]);
-    const events = await withDb(({ db }) => db.selectFrom('audit_events').select(['tenant_id', 'actor_kind', 'details']).where('action', '=', 'vault.imported').execute());
+    const events = await withDb(({ db }) => db.selectFrom('audit_events').select(['tenant_id', 'actor_kind', 'details']).where('action', '=', 'vault.imported').orderBy('seq').execute());
     expect(events.map((e) => e.tenant_id).sort()).toEqual([tenantId, '00000000-0000-0000-0000-000000000000'].sort());
     const verify = runCli(['audit', 'verify', '--tenant', 'importer'], env);
     expect(verify.code, verify.stdout).toBe(0);

@@ -23,7 +23,7 @@ describe.each(dialects)('access policy validation and audit on %s', (dialect) =>
   const state = async () => ({
     policies: await db().selectFrom('access_policies').selectAll().where('tenant_id', '=', admin.id).orderBy('id').execute(),
     subjects: await db().selectFrom('access_policy_subjects').selectAll().where('tenant_id', '=', admin.id).orderBy('policy_id').orderBy('subject_id').execute(),
-    events: (await db().selectFrom('audit_events').select('seq').where('tenant_id', '=', admin.id).execute()).length,
+    events: (await db().selectFrom('audit_events').select('seq').where('tenant_id', '=', admin.id).orderBy('seq').execute()).length,
   });
   const valid = () => ({ name: 'Valid', members: { users: [alice] }, actions: { reveal: { mode: 'allow' } } });
   const approval = (levels: object[], extra: object = {}) => ({ ...valid(), actions: { reveal: { mode: 'approval', levels, ...extra } } });

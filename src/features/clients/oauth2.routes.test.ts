@@ -51,7 +51,7 @@ describe.each(dialects)('the OAuth2 token route on %s', (dialect) => {
     expect(res.json()).toEqual({ access_token: expect.stringMatching(/^cct_[A-Za-z0-9_-]{43}$/), token_type: 'Bearer', expires_in: 3600, scope: 'identity.users.read settings.network.read' });
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers.pragma).toBe('no-cache');
-    const events = await t.runtime.database.db.selectFrom('audit_events').select(['details', 'actor_kind', 'actor_id', 'actor_ip']).where('tenant_id', '=', admin.id).where('action', '=', 'auth.client_token.issued').where('target_id', '=', c.id).execute();
+    const events = await t.runtime.database.db.selectFrom('audit_events').select(['details', 'actor_kind', 'actor_id', 'actor_ip']).where('tenant_id', '=', admin.id).where('action', '=', 'auth.client_token.issued').where('target_id', '=', c.id).orderBy('seq').execute();
     expect(events).toHaveLength(1);
     expect({ ...events[0], details: JSON.parse(events[0]!.details) }).toEqual({
       actor_kind: 'client', actor_id: c.id, actor_ip: '127.0.0.1',

@@ -37,7 +37,7 @@ describe.each(dialects)('tenant authentication on %s', (dialect) => {
     const weak = await activate({ tenant: 'act-policy', token: tenant.activationToken, password: 'short-pass' });
     expect(weak.statusCode).toBe(400);
     expect(weak.json().error).toMatchObject({ code: 'PASSWORD_POLICY', message: expect.stringContaining('12 characters') });
-    const audited = await t.runtime.database.db.selectFrom('audit_events').select('details').where('tenant_id', '=', tenant.id).where('action', '=', 'auth.activation.failed').execute();
+    const audited = await t.runtime.database.db.selectFrom('audit_events').select('details').where('tenant_id', '=', tenant.id).where('action', '=', 'auth.activation.failed').orderBy('seq').execute();
     expect(audited.map((a) => JSON.parse(a.details).reason)).toEqual(['password_policy']);
     expect((await activate({ tenant: 'act-policy', token: tenant.activationToken, password: ADMIN_PASSWORD })).statusCode).toBe(200);
   });
@@ -74,7 +74,7 @@ describe.each(dialects)('tenant authentication on %s', (dialect) => {
       expect(res.statusCode).toBe(401);
       expect(res.json().error.code).toBe('INVALID_CREDENTIALS');
     }
-    const failures = await t.runtime.database.db.selectFrom('audit_events').select(['details', 'outcome']).where('tenant_id', '=', admin.id).where('action', '=', 'auth.login.failed').execute();
+    const failures = await t.runtime.database.db.selectFrom('audit_events').select(['details', 'outcome']).where('tenant_id', '=', admin.id).where('action', '=', 'auth.login.failed').orderBy('seq').execute();
     expect(failures.map((f) => JSON.parse(f.details).reason).sort()).toEqual(['unknown_user', 'wrong_password']);
     expect(JSON.stringify(failures)).not.toContain('wrong password!!');
   });
@@ -147,7 +147,7 @@ describe.each(dialects)('tenant authentication on %s', (dialect) => {
     expect((await me(other)).json().error.code).toBe('SESSION_REVOKED');
     expect((await login({ tenant: 'change-pw', username: admin.username, password: ADMIN_PASSWORD })).statusCode).toBe(401);
     expect((await login({ tenant: 'change-pw', username: admin.username, password: 'a brand new passphrase' })).statusCode).toBe(200);
-    const actions = (await t.runtime.database.db.selectFrom('audit_events').select('action').where('tenant_id', '=', admin.id).execute()).map((e) => e.action);
+    const actions = (await t.runtime.database.db.selectFrom('audit_events').select('action').where('tenant_id', '=', admin.id).orderBy('seq').execute()).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['auth.password.change_failed', 'auth.password.changed']));
   });
 

@@ -77,7 +77,7 @@ describe.skipIf(!present).each(dialects)('TOTP second factor on %s', (dialect) =
     const stored = await t.runtime.database.db.selectFrom('mfa_recovery_codes').select('code_hash').where('tenant_id', '=', user.id).execute();
     expect(stored).toHaveLength(10);
     expect(JSON.stringify(stored)).not.toContain(code!);
-    const actions = (await t.runtime.database.db.selectFrom('audit_events').select('action').where('tenant_id', '=', user.id).execute()).map((e) => e.action);
+    const actions = (await t.runtime.database.db.selectFrom('audit_events').select('action').where('tenant_id', '=', user.id).orderBy('seq').execute()).map((e) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['auth.mfa.enrolled', 'auth.mfa.recovery_used']));
   });
 

@@ -82,7 +82,7 @@ describe.each(dialects)('password history on %s', (dialect) => {
       expect(res.statusCode).toBe(400);
       expect(res.json().error.code).toBe('PASSWORD_REUSED');
     }
-    const failures = await db().selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).where('action', '=', 'auth.activation.failed').where('actor_id', '=', u.id).execute();
+    const failures = await db().selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).where('action', '=', 'auth.activation.failed').where('actor_id', '=', u.id).orderBy('seq').execute();
     expect(failures.map((f) => JSON.parse(f.details).reason)).toEqual(['password_reused', 'password_reused']);
     expect((await activate(reset, passwords[2]!)).statusCode).toBe(200);
     expect((await historyRows(u.id)).length).toBe(2);

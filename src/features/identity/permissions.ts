@@ -35,6 +35,14 @@ export const permissionCatalogue = {
   'access.policies.write': 'Create, change, enable, disable and delete access policies.',
   'access.requests.read': "See every access request of the tenant (everyone sees their own requests and those waiting for their approval).",
   'audit.events.read': "Read the tenant's audit events.",
+  'audit.events.export': "Export the tenant's audit events (CSV, or JSON lines that verify offline with the signed checkpoints).",
+  'audit.checkpoints.write': "Sign a checkpoint of the tenant's audit chain head on demand.",
+  'monitoring.siem.read': 'See SIEM destinations (where audit events are forwarded) and their delivery status; never their keys or secrets.',
+  'monitoring.siem.write': 'Add, change, remove and test SIEM destinations.',
+  'monitoring.compliance.read': 'See the compliance report (each control, its score and its offenders) and the kept daily reports (the trend).',
+  'access.policies.review': 'Record a review (attestation) of an access policy: that it was checked and is still right.',
+  'monitoring.behaviour.read': "See behaviour analytics: alerts, users' baselines (usual sources and hours), scored events and their signals, and the settings.",
+  'monitoring.behaviour.write': 'Acknowledge behaviour alerts and change the behaviour analytics settings (alert threshold, time zone, warm-up).',
 } as const;
 
 /** A permission name from the catalogue. */
@@ -52,10 +60,10 @@ const all = Object.keys(permissionCatalogue) as Permission[];
 /** Built-in roles and the permissions they grant; features add theirs to the catalogue as they land. */
 export const builtInRoles: Record<string, { description: string; permissions: Permission[] }> = {
   'tenant-admin': { description: 'Everything in the tenant.', permissions: all },
-  'security-admin': { description: 'Users, groups, roles and security settings; the audit trail.', permissions: ['identity.users.read', 'identity.users.write', 'identity.users.deactivate', 'identity.roles.read', 'identity.roles.write', 'identity.groups.read', 'identity.groups.write', 'identity.role-grants.read', 'identity.role-grants.decide', 'identity.clients.read', 'identity.clients.write', 'settings.security.read', 'settings.security.write', 'settings.network.read', 'settings.network.write', 'settings.focal-points.read', 'settings.focal-points.write', 'settings.scim.read', 'settings.scim.write', 'settings.sso.read', 'settings.sso.write', 'settings.smtp.read', 'settings.smtp.write', 'audit.events.read'] },
-  'vault-admin': { description: 'Devices, credentials and access policies.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'vault.devices.read', 'vault.devices.write', 'vault.credentials.read', 'vault.credentials.write', 'vault.credential-history.reveal', 'vault.credentials.use', 'vault.credential-policies.read', 'vault.credential-policies.write', 'access.policies.read', 'access.policies.write', 'access.requests.read'] },
+  'security-admin': { description: 'Users, groups, roles and security settings; the audit trail.', permissions: ['identity.users.read', 'identity.users.write', 'identity.users.deactivate', 'identity.roles.read', 'identity.roles.write', 'identity.groups.read', 'identity.groups.write', 'identity.role-grants.read', 'identity.role-grants.decide', 'identity.clients.read', 'identity.clients.write', 'settings.security.read', 'settings.security.write', 'settings.network.read', 'settings.network.write', 'settings.focal-points.read', 'settings.focal-points.write', 'settings.scim.read', 'settings.scim.write', 'settings.sso.read', 'settings.sso.write', 'settings.smtp.read', 'settings.smtp.write', 'audit.events.read', 'audit.events.export', 'audit.checkpoints.write', 'monitoring.siem.read', 'monitoring.siem.write', 'monitoring.compliance.read', 'access.policies.review', 'monitoring.behaviour.read', 'monitoring.behaviour.write'] },
+  'vault-admin': { description: 'Devices, credentials and access policies.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'vault.devices.read', 'vault.devices.write', 'vault.credentials.read', 'vault.credentials.write', 'vault.credential-history.reveal', 'vault.credentials.use', 'vault.credential-policies.read', 'vault.credential-policies.write', 'access.policies.read', 'access.policies.write', 'access.requests.read', 'access.policies.review'] },
   approver: { description: 'Approves or denies access requests.', permissions: ['identity.users.read', 'vault.credentials.use'] },
-  auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'identity.role-grants.read', 'identity.clients.read', 'settings.security.read', 'settings.network.read', 'settings.focal-points.read', 'settings.scim.read', 'settings.sso.read', 'settings.smtp.read', 'audit.events.read', 'vault.devices.read', 'vault.credentials.read', 'vault.credential-policies.read', 'access.policies.read', 'access.requests.read'] },
+  auditor: { description: 'Reads everything, changes nothing.', permissions: ['identity.users.read', 'identity.roles.read', 'identity.groups.read', 'identity.role-grants.read', 'identity.clients.read', 'settings.security.read', 'settings.network.read', 'settings.focal-points.read', 'settings.scim.read', 'settings.sso.read', 'settings.smtp.read', 'audit.events.read', 'audit.events.export', 'vault.devices.read', 'vault.credentials.read', 'vault.credential-policies.read', 'access.policies.read', 'access.requests.read', 'monitoring.siem.read', 'monitoring.compliance.read', 'monitoring.behaviour.read'] },
   user: { description: 'Uses the credentials access policies grant them.', permissions: ['vault.credentials.use'] },
 };
 

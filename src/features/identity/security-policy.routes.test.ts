@@ -106,7 +106,7 @@ describe.each(dialects)('the security policy on %s', (dialect) => {
     const other = await t.tenantWithAdmin('policy-b');
     await setPolicy({ lockoutThreshold: 7, singleSession: false });
     expect((await call('GET', '/settings/security', other.token)).json().lockoutThreshold).toBe(5);
-    const events = await t.runtime.database.db.selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).where('action', '=', 'settings.security.updated').execute();
+    const events = await t.runtime.database.db.selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).where('action', '=', 'settings.security.updated').orderBy('seq').execute();
     expect(JSON.parse(events.at(-1)!.details)).toEqual({ fields: ['lockoutThreshold'], values: ['lockoutThreshold=7'] });
     await setPolicy({ lockoutThreshold: 5 });
   });
@@ -134,7 +134,7 @@ describe.each(dialects)('the security policy on %s', (dialect) => {
     expect((await login('policy-a', 'lock-me')).statusCode).toBe(200);
     const user = await t.runtime.database.db.selectFrom('users').select(['status', 'failed_logins']).where('id', '=', victim.id).executeTakeFirstOrThrow();
     expect(user).toEqual({ status: 'active', failed_logins: 0 });
-    const actions = (await t.runtime.database.db.selectFrom('audit_events').select('action').where('tenant_id', '=', admin.id).where('target_id', '=', victim.id).execute()).map((e) => e.action);
+    const actions = (await t.runtime.database.db.selectFrom('audit_events').select('action').where('tenant_id', '=', admin.id).where('target_id', '=', victim.id).orderBy('seq').execute()).map((e) => e.action);
     expect(actions).toContain('auth.locked');
     await setPolicy({ lockoutThreshold: 5, lockoutMinutes: 15 });
   });

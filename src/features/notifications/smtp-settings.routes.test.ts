@@ -22,7 +22,7 @@ describe.each(dialects)('SMTP settings on %s', (dialect) => {
   /** Everything stored about the tenant that a leak could hide in: settings, audit details, jobs. */
   const storedText = async (tenantId: string) => JSON.stringify([
     await db().selectFrom('tenant_settings').selectAll().where('tenant_id', '=', tenantId).execute(),
-    await db().selectFrom('audit_events').select(['action', 'details']).where('tenant_id', '=', tenantId).execute(),
+    await db().selectFrom('audit_events').select(['action', 'details']).where('tenant_id', '=', tenantId).orderBy('seq').execute(),
     await db().selectFrom('jobs').selectAll().execute(),
   ]);
   const eventsOf = async (tenantId: string, action: string) => (await db().selectFrom('audit_events').select(['details', 'outcome']).where('tenant_id', '=', tenantId).where('action', '=', action).orderBy('seq').execute()).map((e) => ({ outcome: e.outcome, details: JSON.parse(e.details as string) }));

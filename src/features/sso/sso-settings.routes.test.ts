@@ -44,7 +44,7 @@ describe.each(dialects)('SSO settings on %s', (dialect) => {
     expect(shown.body).not.toContain(secret);
     const events = await ssoEvents();
     expect(JSON.parse(events.at(-1)!.details)).toMatchObject({ enabled: true, issuer: idp.issuer, credentialReplaced: true, groupMapping: [`ops -> ${group.id}`] });
-    const everything = await db().selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).execute();
+    const everything = await db().selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).orderBy('seq').execute();
     expect(everything.some((e) => e.details.includes(secret))).toBe(false);
     const row = (await storedRow())!;
     expect(row.value).not.toContain(secret);

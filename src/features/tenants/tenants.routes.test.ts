@@ -91,7 +91,7 @@ describe.each(dialects)('operator tenant routes on %s', (dialect) => {
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(admin.token) })).statusCode).toBe(401);
     const login = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { tenant: 'doomed', username: admin.username, password: ADMIN_PASSWORD } });
     expect(login.statusCode).toBe(401);
-    const system = await t.runtime.database.db.selectFrom('audit_events').select(['action', 'target_id']).where('tenant_id', '=', SYSTEM_SCOPE).where('action', '=', 'tenant.deleted').execute();
+    const system = await t.runtime.database.db.selectFrom('audit_events').select(['action', 'target_id']).where('tenant_id', '=', SYSTEM_SCOPE).where('action', '=', 'tenant.deleted').orderBy('seq').execute();
     expect(system).toEqual([{ action: 'tenant.deleted', target_id: admin.id }]);
     expect(await t.runtime.audit.verify(t.runtime.database.db, SYSTEM_SCOPE)).toMatchObject({ ok: true });
     expect((await ops('POST', '/tenants', { slug: 'doomed', adminEmail: 'new@b.example' })).statusCode).toBe(201);

@@ -26,7 +26,7 @@ describe.each(dialects)('import and export of devices and credentials on %s', (d
   const count = async (table: 'devices' | 'credentials' | 'credential_versions', tenantId = admin.id) =>
     Number((await db().selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow()).n);
   const counts = async (tenantId = admin.id) => ({ devices: await count('devices', tenantId), credentials: await count('credentials', tenantId), versions: await count('credential_versions', tenantId) });
-  const importEvents = () => db().selectFrom('audit_events').select(['action', 'details']).where('tenant_id', '=', admin.id).where('action', '=', 'vault.imported').execute();
+  const importEvents = () => db().selectFrom('audit_events').select(['action', 'details']).where('tenant_id', '=', admin.id).where('action', '=', 'vault.imported').orderBy('seq').execute();
 
   const jsonFile = {
     devices: [
@@ -178,7 +178,7 @@ describe.each(dialects)('import and export of devices and credentials on %s', (d
     expect(devices.json().devices).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'web01', protocols: [{ protocol: 'https', port: 443 }, { protocol: 'ssh', port: 22 }] })]));
     const devicesCsv = await exportFile('format=csv&what=devices');
     expect(devicesCsv.body).toContain('fw01,fw01.acme.internal,22,ssh,porto,firewall,,,medium,edge;prod');
-    const exported = await db().selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).where('action', '=', 'vault.exported').execute();
+    const exported = await db().selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).where('action', '=', 'vault.exported').orderBy('seq').execute();
     expect(exported.map((e) => JSON.parse(e.details))).toContainEqual({ what: 'credentials', format: 'csv', count: 4 });
 
     // The other tenant sees none of it, and can import the exports (devices first, then credentials) as a round trip.

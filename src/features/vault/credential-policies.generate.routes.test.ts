@@ -86,7 +86,7 @@ describe.each(dialects)('matching, generating and enforcing credential policies 
       ['credential', rootOnWeb, { policyId: rootPolicy.id, policyName: 'Root anywhere', length: 24, username: 'root' }],
       ['credential', rootOnWeb, { policyId: rootPolicy.id, policyName: 'Root anywhere', length: 24, username: 'root' }],
     ]);
-    const everything = JSON.stringify(await database().selectFrom('audit_events').selectAll().where('tenant_id', '=', admin.id).execute());
+    const everything = JSON.stringify(await database().selectFrom('audit_events').selectAll().where('tenant_id', '=', admin.id).orderBy('seq').execute());
     expect(everything).not.toContain(password);
     expect(everything).not.toContain(again);
     expect(logLines.some((line) => line.includes('/credential-policies/generate'))).toBe(true);
@@ -130,7 +130,7 @@ describe.each(dialects)('matching, generating and enforcing credential policies 
 
   it('a typed password that breaks the applicable policy is refused with 400 CREDENTIAL_POLICY_VIOLATION and nothing is written', async () => {
     const credentialsBefore = await database().selectFrom('credentials').select('id').where('tenant_id', '=', admin.id).execute();
-    const auditBefore = (await database().selectFrom('audit_events').select('seq').where('tenant_id', '=', admin.id).execute()).length;
+    const auditBefore = (await database().selectFrom('audit_events').select('seq').where('tenant_id', '=', admin.id).orderBy('seq').execute()).length;
     const weak = 'Summer2026!';
     const res = await apiCall(t, 'POST', '/credentials', admin.token, { deviceId: web, username: 'administrator', type: 'password', secret: weak });
     expect(res.statusCode).toBe(400);
@@ -147,7 +147,7 @@ describe.each(dialects)('matching, generating and enforcing credential policies 
     });
     expect(res.body).not.toContain(weak);
     expect(await database().selectFrom('credentials').select('id').where('tenant_id', '=', admin.id).execute()).toEqual(credentialsBefore);
-    expect((await database().selectFrom('audit_events').select('seq').where('tenant_id', '=', admin.id).execute()).length).toBe(auditBefore);
+    expect((await database().selectFrom('audit_events').select('seq').where('tenant_id', '=', admin.id).orderBy('seq').execute()).length).toBe(auditBefore);
   });
 
   it('a generated password is accepted where a typed weak one is not, on create and on a new secret', async () => {

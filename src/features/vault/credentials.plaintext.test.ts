@@ -71,7 +71,7 @@ describe.each(dialects)('credential secrets never appear in plaintext on %s', (d
       const allowed = label === 'reveal' ? [password1] : label === 'reveal key' ? [passphrase, keyLine] : [];
       for (const secret of secrets.filter((s) => !allowed.includes(s))) expect(body.includes(secret), `${label} carries a secret`).toBe(false);
     }
-    const details = (await t.runtime.database.db.selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).execute()).map((e) => e.details).join('\n');
+    const details = (await t.runtime.database.db.selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).orderBy('seq').execute()).map((e) => e.details).join('\n');
     expect(details).toContain('INC-1: compare with the backup');
     const logs = logLines.join('');
     expect(logs).toContain(`/api/v1/credentials/${pwId}/history/1/reveal`);
@@ -134,7 +134,7 @@ describe.each(dialects)('credential secrets never appear in plaintext on %s', (d
     for (const { label, body } of responses) {
       for (const secret of secrets.filter((s) => !(allowedIn[label] ?? []).includes(s))) expect(body.includes(secret), `${label} carries a secret`).toBe(false);
     }
-    const details = (await t.runtime.database.db.selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).execute()).map((e) => e.details).join('\n');
+    const details = (await t.runtime.database.db.selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).orderBy('seq').execute()).map((e) => e.details).join('\n');
     expect(details).toContain('CHG-3 schema change');
     const logs = logLines.join('');
     expect(logs).toContain(`/api/v1/credentials/${id('guarded')}/reveal`);

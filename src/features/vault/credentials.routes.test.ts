@@ -256,7 +256,7 @@ describe.each(dialects)('credentials on %s', (dialect) => {
       ['credential.secret.changed', 5104, 'vault', { version: 2, reason: 'manual' }, self],
       ['credential.secret.changed', 5104, 'vault', { version: 3, reason: 'manual' }, self],
     ]);
-    const all = await db().selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).execute();
+    const all = await db().selectFrom('audit_events').select('details').where('tenant_id', '=', admin.id).orderBy('seq').execute();
     expect(all.filter((e) => e.details.includes('_audit') || e.details.includes(SEED))).toEqual([]);
     expect(await t.runtime.audit.verify(db(), admin.id)).toMatchObject({ ok: true });
   });

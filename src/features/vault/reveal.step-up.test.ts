@@ -66,7 +66,7 @@ describe.each(dialects)('TOTP step-up on reveal on %s', (dialect) => {
     const wrong = String((Number(code(t.clock.now() + 120_000)) + 1) % 1_000_000).padStart(6, '0');
     t.clock.advance(30_000);
     expect((await reveal(ids.guarded!, alice.token, { totp: wrong === code() ? '000000' : wrong })).json().error.code).toBe('TOTP_STEP_UP_FAILED');
-    const failures = await t.runtime.database.db.selectFrom('audit_events').select(['outcome', 'details']).where('action', '=', 'credential.step_up_failed').where('target_id', '=', ids.guarded!).execute();
+    const failures = await t.runtime.database.db.selectFrom('audit_events').select(['outcome', 'details']).where('action', '=', 'credential.step_up_failed').where('target_id', '=', ids.guarded!).orderBy('seq').execute();
     expect(failures).toHaveLength(2);
     expect(failures.every((f) => f.outcome === 'failure')).toBe(true);
     expect((await reveal(ids.guarded!, alice.token, { totp: code() })).statusCode).toBe(200);

@@ -42,6 +42,14 @@ describe.each(dialects)('audit chain on %s', (dialect) => {
     expect(await audit.verify(database.db, other)).toMatchObject({ ok: false, problem: { reason: 'head_forged' } });
   });
 
+  it('an id with a lone UTF-16 surrogate is stored as U+FFFD, so its event still verifies', async () => {
+    const odd = 'user-\uD800-x';
+    await database.db.transaction().execute((trx) => audit.append(trx, tenant, { action: 'auth.login.failed', actor: { ...actor, id: odd }, target: { type: 'user', id: `\uDC00${odd}` } }));
+    const row = await database.db.selectFrom('audit_events').select(['actor_id', 'target_id']).where('tenant_id', '=', tenant).executeTakeFirstOrThrow();
+    expect(row).toEqual({ actor_id: 'user-\uFFFD-x', target_id: '\uFFFDuser-\uFFFD-x' });
+    expect(await audit.verify(database.db, tenant)).toMatchObject({ ok: true, checked: 1 });
+  });
+
   it('an event rolled back with its transaction leaves no trace in the chain', async () => {
     await appendMany(tenant, 2);
     await expect(

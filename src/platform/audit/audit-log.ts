@@ -25,6 +25,11 @@ export interface AuditEntry {
 // A detail key that names a secret is a programming error: the value must never reach the log.
 const secretKey = /(password|passphrase|secret|private.?key|^token$|^totp$|^code$)/i;
 
+// Stored text is UTF-8, where a lone UTF-16 surrogate cannot exist: the database would replace it on write and the
+// stored event would no longer match its hash. Details need nothing: JSON.stringify escapes lone surrogates.
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const storable = (value: string | null | undefined): string | null => (value == null ? null : value.replace(loneSurrogate, '\uFFFD'));
+
 function checkDetails(details: Record<string, DetailValue>): void {
   for (const key of Object.keys(details)) {
     if (secretKey.test(key)) throw new Error(`audit detail "${key}" looks like a secret and is not allowed`);
@@ -83,10 +88,10 @@ export function createAuditLog(deps: { keyring: Keyring; clock: Clock }) {
       severity: definition.severity,
       outcome: entry.outcome ?? 'success',
       actor_kind: entry.actor.kind,
-      actor_id: entry.actor.id ?? null,
-      actor_ip: entry.actor.ip ?? null,
-      target_type: entry.target?.type ?? null,
-      target_id: entry.target?.id ?? null,
+      actor_id: storable(entry.actor.id),
+      actor_ip: storable(entry.actor.ip),
+      target_type: storable(entry.target?.type),
+      target_id: storable(entry.target?.id),
       details: JSON.stringify(details),
       prev_hash: head.hash,
     } as const;

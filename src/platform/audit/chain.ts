@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { AuditEventTable } from '../db/schema.js';
 
@@ -13,8 +14,13 @@ export function eventHash(e: ChainedEvent): string {
     'custos-audit-v1', e.tenant_id, Number(e.seq), e.id, Number(e.occurred_at), Number(e.type_id), e.action, e.category,
     Number(e.severity), e.outcome, e.actor_kind, e.actor_id, e.actor_ip, e.target_type, e.target_id, e.details, e.prev_hash,
   ]);
-  return createHash('sha256').update(canonical).digest('hex');
+  return sha256Hex(canonical);
 }
+
+// crypto.hash (Node 20.12+) digests a string in one call, about 2.5x faster than a Hash object: verify hashes every event.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+/** SHA-256 of a UTF-8 string, in hex. */
+export const sha256Hex = oneShot ? (text: string) => oneShot('sha256', text, 'hex') : (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** A MAC over the chain head under a key derived from the scope's data key: a database-only attacker who rewrites the whole chain cannot forge it. */
 export function headMac(key: Buffer, scopeId: string, seq: number, hash: string): string {

@@ -50,7 +50,7 @@ class ImmediateSqliteDriver extends SqliteDriver {
 // Statements that leave the marker: the audit log's appends (no cached answer reads the audit tables, and every use
 // of a credential appends an event, so counting them would empty every cache on the reveal path), and beginning or
 // committing a transaction. A rollback does move it: a value read inside a rolled-back transaction was never committed.
-const unmarked = /^(insert into "audit_events" |insert into "audit_heads" |update "audit_heads" |begin|commit|savepoint|release)/;
+const unmarked = /^(insert into "audit_events" |insert into "audit_heads" |update "audit_heads" |update "siem_cursors" |(insert into|update) "behaviour_(cursors|baselines|scores)" |begin|commit|savepoint|release)/;
 
 // Statements whose effect is only on the rows they report (changes, or rows RETURNING).
 const rowWrite = /^(insert|update|delete) /;

@@ -4,7 +4,10 @@ export type { DeviceTable, DeviceProtocolTable, DeviceTagTable, CredentialTable,
 import { accessRequestTables, type AccessRequestSchema } from './schema.access.js';
 import { notificationTables, type NotificationSchema } from './schema.notifications.js';
 import { clientGrantTables, type ClientGrantSchema } from './schema.clients.js';
-import type { AuditEventTable, AuditHeadTable } from './schema.audit.js';
+import { siemTables, type SiemSchema } from './schema.siem.js';
+import { complianceTables, type ComplianceSchema } from './schema.compliance.js';
+import { behaviourTables, type BehaviourSchema } from './schema.behaviour.js';
+import { auditCheckpointTables, type AuditEventTable, type AuditHeadTable, type AuditCheckpointSchema } from './schema.audit.js';
 export type { AuditEventTable, AuditHeadTable } from './schema.audit.js';
 /**
  * The shape of every table, as the migrations in src/migrations create it. Times are epoch milliseconds,
@@ -295,7 +298,7 @@ export interface JobTable {
 }
 
 /** Every table Custos stores, keyed by table name. */
-export interface Schema extends AccessRequestSchema, ClientGrantSchema, NotificationSchema {
+export interface Schema extends AccessRequestSchema, ClientGrantSchema, NotificationSchema, SiemSchema, AuditCheckpointSchema, ComplianceSchema, BehaviourSchema {
   custos_meta: MetaTable;
   tenants: TenantTable;
   tenant_keys: TenantKeyTable;
@@ -371,6 +374,6 @@ export const tenantOwnedTables = [
   'access_policy_subjects',
   'access_policy_revisions',
   'credential_checkouts',
-  ...accessRequestTables, ...clientGrantTables, ...notificationTables,
+  ...accessRequestTables, ...clientGrantTables, ...notificationTables, ...siemTables, ...auditCheckpointTables, ...complianceTables, ...behaviourTables,
   'tenant_keys',
 ] as const satisfies readonly (keyof Schema)[];
