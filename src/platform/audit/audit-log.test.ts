@@ -108,6 +108,16 @@ describe.each(dialects)('audit chain on %s', (dialect) => {
     expect(await audit.verify(database.db, tenant)).toMatchObject({ ok: false, problem: { reason: 'head_forged' } });
   });
 
+  it('a previous hash padded to another length and re-hashed is named as a broken link, not passed', async () => {
+    await appendMany(tenant, 3);
+    const row = await database.db.selectFrom('audit_events').selectAll().where('tenant_id', '=', tenant).where('seq', '=', 2).executeTakeFirstOrThrow();
+    // The last 64 digits still equal event #1's hash: only a check of the whole link catches it.
+    const padded = `ab${row.prev_hash}`;
+    const { hash: _old, ...rest } = { ...row, prev_hash: padded };
+    await sql`update audit_events set prev_hash = ${padded}, hash = ${eventHash(rest)} where tenant_id = ${tenant} and seq = 2`.execute(database.db);
+    expect(await audit.verify(database.db, tenant)).toMatchObject({ ok: false, checked: 1, problem: { seq: 2, reason: 'reordered', eventId: row.id } });
+  });
+
   it('concurrent appends of two tenants keep both chains whole', async () => {
     const writes = Array.from({ length: 40 }, (_, i) =>
       database.db.transaction().execute((trx) =>
