@@ -32,7 +32,7 @@ export function candidateActions(filter: AuditFilter): string[] | null {
 
 const likePattern = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-type Indexed = 'target_id' | 'actor_id' | 'actor_ip' | 'action' | 'category' | 'outcome';
+type Indexed = 'target_id' | 'actor_id' | 'actor_ip' | 'action' | 'outcome';
 
 /** The one index a page reads, most selective first; null for the primary key (seq order). */
 function driverOf(filter: AuditFilter, actions: string[] | null): Indexed | null {
@@ -40,7 +40,6 @@ function driverOf(filter: AuditFilter, actions: string[] | null): Indexed | null
   if (filter.actorId !== undefined) return 'actor_id';
   if (filter.sourceIp !== undefined) return 'actor_ip';
   if (actions !== null) return 'action';
-  if (filter.category !== undefined) return 'category';
   return filter.outcome === 'failure' ? 'outcome' : null;
 }
 
@@ -56,7 +55,8 @@ function conditions(eb: ExpressionBuilder<Schema, 'audit_events'>, tenantId: str
   const equals = (name: Indexed, value: string) => (name === driver && sqlite ? sql<SqlBool>`unlikely(${sql.ref(name)} = ${value})` : sql<SqlBool>`${column(name)} = ${value}`);
   const all: Expression<SqlBool>[] = [eb('tenant_id', '=', tenantId)];
   if (actions !== null) all.push(actions.length === 1 ? equals('action', actions[0]!) : sql<SqlBool>`${column('action')} in (${sql.join(actions)})`);
-  if (filter.category !== undefined) all.push(equals('category', filter.category));
+  // A category is checked, never driven: it maps to its catalogued actions (candidateActions), which the action index serves.
+  if (filter.category !== undefined) all.push(sql<SqlBool>`(${sql.ref('category')} || '') = ${filter.category}`);
   if (filter.severity !== undefined) all.push(eb('severity', '=', filter.severity));
   if (filter.minSeverity !== undefined) all.push(eb('severity', '>=', filter.minSeverity));
   if (filter.actorId !== undefined) all.push(equals('actor_id', filter.actorId));
@@ -94,7 +94,7 @@ function asNumbers(rows: StoredEvent[]): StoredEvent[] {
 
 /**
  * One page of a tenant's events matching the filter, in the requested order after the keyset position. A set
- * of candidate actions (a prefix, a severity, a small category) is read as one short index range of
+ * of candidate actions (a prefix, a severity, a category) is read as one short index range of
  * (tenant_id, action, seq) per action, merged in one UNION ALL statement: a page costs a few index probes,
  * however rare the matching events are, instead of a scan along the chain until enough of them turn up.
  */
@@ -102,11 +102,9 @@ export async function pageOfEvents(db: DbOrTx, tenantId: string, filter: AuditFi
   const actions = candidateActions(filter);
   if (actions !== null && actions.length === 0) return [];
   const indexedElsewhere = filter.actorId !== undefined || filter.targetId !== undefined || filter.sourceIp !== undefined;
-  // A category alone has its own index: one range read beats a merge of its many actions.
-  const categoryOnly = filter.category !== undefined && filter.action === undefined && filter.severity === undefined && filter.minSeverity === undefined;
-  if (actions === null || actions.length === 1 || actions.length > MERGE_LIMIT || indexedElsewhere || categoryOnly) {
+  if (actions === null || actions.length === 1 || actions.length > MERGE_LIMIT || indexedElsewhere) {
     // Without an action filter, a long candidate list adds nothing the category and severity conditions do not.
-    const narrowed = filter.action === undefined && (categoryOnly || (actions !== null && actions.length > MERGE_LIMIT)) ? null : actions;
+    const narrowed = filter.action === undefined && actions !== null && actions.length > MERGE_LIMIT ? null : actions;
     return asNumbers(await rangeQuery(db, tenantId, filter, narrowed, page).execute());
   }
   const branches = actions.map((action, i) => db.selectFrom(rangeQuery(db, tenantId, filter, [action], page).as(`b${i}`)).selectAll());

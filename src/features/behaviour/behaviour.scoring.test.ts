@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BURST_MIN, combine, learn, localTime, scoreEvent, signalWeights, type Baseline, type ObservedEvent, type ScoredAction, type SignalName } from './behaviour.scoring.js';
+import { BURST_MIN, applyEvent, combine, learn, localTime, scoreEvent, signalWeights, type Baseline, type ObservedEvent, type ScoredAction, type SignalName } from './behaviour.scoring.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -91,6 +91,15 @@ describe('behaviour scoring', () => {
     for (let i = 0; i < 80; i++) baseline = learn(baseline, event(START + 20 * DAY + i * HOUR, { ip: `198.51.100.${i}`, credentialId: `x${i}` }));
     expect(Object.keys(baseline.sources).length).toBeLessThanOrEqual(50);
     expect(Object.keys(baseline.days).length).toBeLessThanOrEqual(30);
+  });
+
+  it('keeps at most 600 credentials per user, pruning the least used back to 500 and never the one just used', () => {
+    const baseline = routineBaseline();
+    for (let i = 0; i < 2_000; i++) applyEvent(baseline, event(START + 20 * DAY + i * 1000, { credentialId: `c${i}` }));
+    const kept = Object.keys(baseline.credentials).length;
+    expect(kept).toBeGreaterThanOrEqual(500);
+    expect(kept).toBeLessThanOrEqual(600);
+    expect(baseline.credentials['c1999']).toBe(1);
   });
 
   it('local time follows the time zone', () => {

@@ -165,6 +165,27 @@ function bound<T>(map: Record<string, T>, max: number, keep: string, rank: (key:
   if (lowest !== null) delete map[lowest];
 }
 
+// Entry counts of the credential and device maps, kept beside the maps the consumer parsed for a page: a known
+// key costs nothing, and pruning (a scan and a sort) runs once per ITEM_SLACK new keys instead of on every event
+// of a user who touches more than MAX_ITEMS credentials.
+const itemCounts = new WeakMap<object, number>();
+const ITEM_SLACK = 100;
+
+/** Counts a use of `key`; past MAX_ITEMS + ITEM_SLACK entries the least used (never `key`) go, down to MAX_ITEMS. */
+function countItem(map: Record<string, number>, key: string): void {
+  const seen = map[key];
+  map[key] = (seen ?? 0) + 1;
+  if (seen !== undefined) return;
+  const size = itemCounts.has(map) ? itemCounts.get(map)! + 1 : Object.keys(map).length;
+  if (size <= MAX_ITEMS + ITEM_SLACK) {
+    itemCounts.set(map, size);
+    return;
+  }
+  const drop = Object.keys(map).filter((k) => k !== key).sort((a, b) => map[a]! - map[b]!).slice(0, size - MAX_ITEMS);
+  for (const k of drop) delete map[k];
+  itemCounts.set(map, MAX_ITEMS);
+}
+
 /**
  * Teaches the baseline one event, in place (the consumer owns the baselines it parsed for a page): counts, the
  * hour, the address, credential and device, the day's volume, and the bounded burst and failure windows.
@@ -195,14 +216,8 @@ export function applyEvent(baseline: Baseline, event: ObservedEvent): Baseline {
   baseline.uses += 1;
   baseline.recentUses.push(event.at);
   if (baseline.recentUses.length > MAX_RECENT) baseline.recentUses.shift();
-  if (event.credentialId !== null) {
-    baseline.credentials[event.credentialId] = (baseline.credentials[event.credentialId] ?? 0) + 1;
-    bound(baseline.credentials, MAX_ITEMS, event.credentialId, (_, n) => n);
-  }
-  if (event.deviceId !== null) {
-    baseline.devices[event.deviceId] = (baseline.devices[event.deviceId] ?? 0) + 1;
-    bound(baseline.devices, MAX_ITEMS, event.deviceId, (_, n) => n);
-  }
+  if (event.credentialId !== null) countItem(baseline.credentials, event.credentialId);
+  if (event.deviceId !== null) countItem(baseline.devices, event.deviceId);
   baseline.days[event.day] = (baseline.days[event.day] ?? 0) + 1;
   // Day keys (YYYY-MM-DD) rank by their date: the oldest day goes.
   bound(baseline.days, VOLUME_DAYS, event.day, (day) => Date.parse(day));
