@@ -7,15 +7,11 @@ import { newId } from '../src/platform/ids.js';
 import type { Db } from '../src/platform/db/database.js';
 import { eventCatalogue, type AuditAction } from '../src/platform/audit/catalogue.js';
 import { createBehaviourConsumer } from '../src/features/behaviour/behaviour.consumer.js';
-import { databaseFromArgv, withScratchRuntime, type BenchDatabase } from './scratch-runtime.js';
+import { databaseFromArgv, insertChunked, withScratchRuntime, type BenchDatabase } from './scratch-runtime.js';
 
 const SIZE = { users: 500, devices: 200, credentials: 2_000, events: 100_000 };
 const MINUTE = 60_000;
 const WORKING_SET = 20;
-
-async function insertChunked<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>) {
-  for (let i = 0; i < rows.length; i += 500) await write(rows.slice(i, i + 500));
-}
 
 async function seed(db: Db, tenantId: string, start: number) {
   await db.insertInto('tenants').values({ id: tenantId, slug: 'bench-behaviour', name: 'bench', status: 'active', created_at: start, updated_at: start }).execute();

@@ -7,14 +7,10 @@ import { newId } from '../src/platform/ids.js';
 import type { Db } from '../src/platform/db/database.js';
 import { createComplianceService } from '../src/features/compliance/compliance.service.js';
 import { sql } from 'kysely';
-import { databaseFromArgv, withScratchRuntime, type BenchDatabase } from './scratch-runtime.js';
+import { databaseFromArgv, insertChunked, withScratchRuntime, type BenchDatabase } from './scratch-runtime.js';
 
 const DAY = 24 * 3600_000;
 const SIZE = { devices: 10_000, perDevice: 10, policies: 1_000, users: 200 };
-
-async function insertChunked<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>) {
-  for (let i = 0; i < rows.length; i += 500) await write(rows.slice(i, i + 500));
-}
 
 async function seed(db: Db, tenantId: string, now: number) {
   await db.insertInto('tenants').values({ id: tenantId, slug: 'bench-compliance', name: 'bench', status: 'active', created_at: now, updated_at: now }).execute();

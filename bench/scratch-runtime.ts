@@ -7,6 +7,7 @@ import { loadConfig } from '../src/main/config.js';
 import { openRuntime, type Runtime } from '../src/main/runtime.js';
 import { createManualClock, type ManualClock } from '../src/platform/clock.js';
 import { createLogger } from '../src/platform/log.js';
+import { chunks } from '../src/platform/db/chunks.js';
 import { createCleanup } from './cleanup.js';
 import { startBenchPostgres } from './postgres.js';
 
@@ -35,3 +36,8 @@ export async function withScratchRuntime<T>(name: string, database: BenchDatabas
 
 /** A standalone run's database: the argument `postgres` anywhere on the command line, else SQLite. */
 export const databaseFromArgv = (): BenchDatabase => (process.argv.includes('postgres') ? 'postgres' : 'sqlite');
+
+/** Writes seed rows in pieces a multi-row INSERT can bind on either database. */
+export async function insertChunked<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
+  for (const chunk of chunks(rows)) await write(chunk);
+}

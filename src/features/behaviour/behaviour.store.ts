@@ -1,16 +1,9 @@
 import type { DbOrTx } from '../../platform/db/database.js';
+import { chunks } from '../../platform/db/chunks.js';
 import type { BehaviourAlertTable, BehaviourBaselineTable, BehaviourScoreTable } from '../../platform/db/schema.behaviour.js';
 import { conflict } from '../../platform/errors.js';
 import { scoredActions } from './behaviour.scoring.js';
 
-// Multi-row statements stay well under SQLite's bound-parameter limit.
-const CHUNK = 400;
-
-function chunks<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
-  return out;
-}
 
 /** Tenants whose audit head is past their behaviour cursor: where there is something to score. */
 export async function tenantsWithBacklog(db: DbOrTx): Promise<{ tenantId: string; head: number; cursor: number }[]> {

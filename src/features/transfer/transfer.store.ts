@@ -1,14 +1,7 @@
 import type { DbOrTx } from '../../platform/db/database.js';
+import { chunks } from '../../platform/db/chunks.js';
 import type { CredentialTable, CredentialTagTable, CredentialVersionTable, DeviceProtocolTable, DeviceTable, DeviceTagTable } from '../../platform/db/schema.js';
 
-// 500 rows of at most 17 columns stay far below SQLite's and PostgreSQL's bound-parameter limits.
-const CHUNK = 500;
-
-function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /** The tenant's devices among these names, by name. */
 export async function devicesByName(db: DbOrTx, tenantId: string, names: readonly string[]) {
