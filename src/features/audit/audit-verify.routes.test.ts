@@ -55,7 +55,7 @@ describe.each(dialects)('audit verification and checkpoints on %s', (dialect) =>
 
   it('events with control characters, quotes and non-ASCII text in any column verify as chain.ts hashes them', async () => {
     const odd = await t.tenantWithAdmin('verify-odd');
-    for (const text of ['tab\there\u0001\u001f\u007f', 'quote " back \\ slash', 'line\u2028sep é 漢字 🔐']) {
+    for (const text of ['tab\there\u0001\u001f\u007f', 'quote " back \\ slash', 'line\u2028sep é 漢字 🔐', 'new\nline\r\n"]']) {
       await db().transaction().execute((trx) => t.runtime.audit.append(trx, odd.id, { action: 'device.updated', actor: { kind: 'user', id: text, ip: null }, target: { type: 'device', id: text }, details: { text } }));
     }
     expect(await verifyApi(odd.token)).toMatchObject({ ok: true });
@@ -166,6 +166,16 @@ describe.each(dialects)('audit verification and checkpoints on %s', (dialect) =>
       const victim = await tenantWithEvents('tamper-shape');
       const mid = victim.head - 2;
       await sql`update audit_events set action = ${'device.updated\n1 x y'}, id = ${'a b\r\nc'} where tenant_id = ${victim.id} and seq = ${mid}`.execute(db());
+      expect(await verifyApi(victim.token)).toMatchObject({ ok: false, checked: mid - 1, problem: { seq: mid, reason: 'altered' } });
+    });
+
+    it('a hash column rewritten to smuggle in extra lines or another length is named as altered', async () => {
+      const victim = await tenantWithEvents('tamper-hash');
+      const mid = victim.head - 2;
+      const forged = `${'a'.repeat(64)}\n${mid + 1} ${'b'.repeat(64)} ["custos-audit-v1"]`;
+      await sql`update audit_events set hash = ${forged} where tenant_id = ${victim.id} and seq = ${mid}`.execute(db());
+      expect(await verifyApi(victim.token)).toMatchObject({ ok: false, checked: mid - 1, problem: { seq: mid, reason: 'altered' } });
+      await sql`update audit_events set hash = ${`${'c'.repeat(64)} x`} where tenant_id = ${victim.id} and seq = ${mid}`.execute(db());
       expect(await verifyApi(victim.token)).toMatchObject({ ok: false, checked: mid - 1, problem: { seq: mid, reason: 'altered' } });
     });
 
