@@ -7,7 +7,8 @@ import { loadConfig } from '../src/main/config.js';
 import { openRuntime } from '../src/main/runtime.js';
 import { createSiemForwarder } from '../src/features/siem/siem-forwarder.js';
 import { createSiemMetrics } from '../src/features/siem/siem-metrics.js';
-import { deliverRound } from '../src/features/siem/siem-transport.js';
+import { createDeliverRound } from '../src/features/siem/siem-transport.js';
+import { createTargetGuard } from '../src/platform/net/target-guard.js';
 import { createLogger } from '../src/platform/log.js';
 import { startRsyslog } from '../test/support/rsyslog.js';
 import { findCursor, headSeq } from '../src/features/siem/siem.store.js';
@@ -36,7 +37,7 @@ export async function benchSiem(options: { events?: number } = {}): Promise<{ li
     }
     const { destination } = await runtime.services.siem.create(actor, { name: 'bench', host: '127.0.0.1', port: rsyslog.tcpPort, transport: 'tcp', format: 'rfc5424', categories: ['config'], startAt: 'beginning' });
     const expected = total + 1;
-    const forwarder = createSiemForwarder({ db: runtime.database.db, audit: runtime.audit, keyring: runtime.keyring, clock: runtime.clock, log, metrics: createSiemMetrics(), deliver: deliverRound, pollMs: 50 });
+    const forwarder = createSiemForwarder({ db: runtime.database.db, audit: runtime.audit, keyring: runtime.keyring, clock: runtime.clock, log, metrics: createSiemMetrics(), deliver: createDeliverRound(createTargetGuard({ allowCidrs: ['127.0.0.0/8'] })), pollMs: 50 });
     const started = process.hrtime.bigint();
     forwarder.start();
     const deadline = Date.now() + 120_000;

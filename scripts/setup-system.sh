@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Custos's tests start as real peers: PostgreSQL (throwaway clusters via
 # initdb/pg_ctl), OpenSSH (rotation targets, proxy peers), rsyslog (SIEM receiver), MariaDB (rotation target),
-# HAProxy (in front of several nodes), Chromium (console tests) and oathtool (TOTP cross-checks).
+# HAProxy (in front of several nodes), Chromium (console tests), oathtool (TOTP cross-checks), sudo (rotation with
+# an admin account: sudo chpasswd on the sshd target), iproute2 (a network namespace only the connector reaches)
+# and openssl (throwaway TLS certificates).
 # Packages install without starting their services: tests start their own on loopback with throwaway configs.
 set -euo pipefail
 
-packages=(postgresql openssh-server openssh-client rsyslog rsyslog-gnutls mariadb-server haproxy chromium oathtool)
+packages=(postgresql openssh-server openssh-client rsyslog rsyslog-gnutls mariadb-server haproxy chromium oathtool sudo iproute2 openssl)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup-system: run as root (or with sudo) to install: ${packages[*]}" >&2

@@ -32,10 +32,14 @@ import { registerScimTokenRoutes } from '../features/scim/scim-token.routes.js';
 import { registerScimApi, type ScimRateLimit } from '../features/scim/scim.routes.js';
 import { registerNotificationRoutes } from '../features/notifications/notifications.routes.js';
 import { registerSiemRoutes, withSiemMetrics } from '../features/siem/siem.routes.js';
+import { registerRotationRoutes } from '../features/rotation/rotation.routes.js';
 import { createMetrics } from '../platform/http/metrics.js';
 import { registerComplianceRoutes } from '../features/compliance/compliance.routes.js';
 import { registerBehaviourRoutes } from '../features/behaviour/behaviour.routes.js';
 import { registerAuditRoutes } from '../features/audit/audit.routes.js';
+import { registerConnectorRoutes } from '../features/connector/connectors.routes.js';
+import { registerConnectivityRoutes } from '../features/connectivity/connectivity.routes.js';
+import { attachConnectorEndpoint } from '../features/connector/connector-endpoint.js';
 import type { Services } from './services.js';
 
 /** What buildApp needs: the wired services and the few settings HTTP cares about. */
@@ -75,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     registerFocalPointRoutes(scope, { focalPoints: services.focalPoints });
     registerDeviceRoutes(scope, { devices: services.devices });
     registerCredentialRoutes(scope, { credentials: services.credentials, history: services.credentialHistory });
+    registerRotationRoutes(scope, { rotations: services.rotations });
     registerTransferRoutes(scope, { transfer: services.transfer });
     registerRevealRoutes(scope, { reveal: services.reveal });
     registerCustodyRoutes(scope, { custody: services.custody });
@@ -91,6 +96,8 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     registerComplianceRoutes(scope, { compliance: services.compliance });
     registerBehaviourRoutes(scope, { behaviour: services.behaviour });
     registerAuditRoutes(scope, { audit: services.auditTrail, checkpoints: services.auditCheckpoints, exports: services.auditExport });
+    registerConnectorRoutes(scope, { connectors: services.connectors });
+    registerConnectivityRoutes(scope, { connectivity: services.connectivity });
   }, { prefix: '/api/v1' });
 
   await app.register(async (scope: HttpApp) => {
@@ -100,6 +107,13 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
 
   // The identity provider's plane: only SCIM tokens (csp_), its own errors and content type (features/scim).
   await app.register(async (scope: HttpApp) => registerScimApi(scope, { scim: services.scim, rateLimit: deps.scimRateLimit }), { prefix: '/scim/v2' });
+
+  // Connectors dial in by WebSocket on the same server; their live connections close before the server does.
+  attachConnectorEndpoint(app.server, { connectors: services.connectors, log: deps.log });
+  app.addHook('preClose', async () => {
+    services.connectors.closeAll();
+    await services.connectors.recorded();
+  });
 
   return app;
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { DomainError, FatalConfigError } from '../platform/errors.js';
 import { auditCommand } from './commands/audit.js';
+import { connectorCommand } from './commands/connector.js';
 import { importCommand } from './commands/import.js';
 import { migrateCommand } from './commands/migrate.js';
 import { operatorCommand } from './commands/operator.js';
@@ -20,7 +21,7 @@ export function createProgram(): Command {
     .option('--host <host>', 'HTTP address (env CUSTOS_HOST, default 127.0.0.1)')
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [serverCommand(), migrateCommand(), tenantCommand(), operatorCommand(), auditCommand(), importCommand(), rootKeyCommand()]) {
+  for (const command of [serverCommand(), migrateCommand(), tenantCommand(), operatorCommand(), auditCommand(), importCommand(), rootKeyCommand(), connectorCommand()]) {
     program.addCommand(command);
   }
   // addCommand does not pass settings down: every subcommand must throw, not exit 1 (1 means "tampered").

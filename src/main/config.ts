@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { FatalConfigError } from '../platform/errors.js';
+import { parseCidr } from '../platform/net/target-guard.js';
 
 /** Everything the server and every CLI command read from their surroundings, resolved once. */
 export interface Config {
@@ -13,8 +14,16 @@ export interface Config {
   rootKeyFile: string;
   rootKeyBase64: string | undefined;
   targetAllowCidrs: string[];
+  /** Ranges the operator reserves: never dialled directly (CUSTOS_TARGET_DENY_CIDRS, comma-separated). */
+  targetDenyCidrs: string[];
+  /** Rotations that may run on one device at once (CUSTOS_ROTATION_DEVICE_CONCURRENCY, default 1). */
+  rotationDeviceConcurrency: number;
+  /** Crash tests only: the rotation step after which the process kills itself (CUSTOS_ROTATION_CRASH_AT). */
+  rotationCrashAt: string | undefined;
   trustedProxies: string[];
   logLevel: string;
+  /** `custos connector run`: the connector token, when not given with --token (CUSTOS_CONNECTOR_TOKEN). */
+  connectorToken: string | undefined;
 }
 
 /** Flags given on the command line; they win over the environment. */
@@ -38,6 +47,19 @@ function list(value: string | undefined): string[] {
   return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 }
 
+/** A comma-separated list of CIDR ranges; a malformed entry stops start-up naming the variable. */
+function cidrList(name: string, value: string | undefined): string[] {
+  const entries = list(value);
+  for (const entry of entries) {
+    try {
+      parseCidr(entry);
+    } catch (error) {
+      throw new FatalConfigError('CONFIG_INVALID', `${name}: ${(error as Error).message}.`);
+    }
+  }
+  return entries;
+}
+
 /** The only reader of process.env: flags first, then CUSTOS_* variables, then the documented defaults. */
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(flags.dataDir ?? env.CUSTOS_DATA_DIR ?? './.custos');
@@ -57,8 +79,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     publicUrl: (env.CUSTOS_PUBLIC_URL ?? `http://${urlHost}:${port}`).replace(/\/+$/, ''),
     rootKeyFile: path.resolve(env.CUSTOS_ROOT_KEY_FILE ?? path.join(dataDir, 'root.key')),
     rootKeyBase64: env.CUSTOS_ROOT_KEY || undefined,
-    targetAllowCidrs: list(env.CUSTOS_TARGET_ALLOW_CIDRS),
+    targetAllowCidrs: cidrList('CUSTOS_TARGET_ALLOW_CIDRS', env.CUSTOS_TARGET_ALLOW_CIDRS),
+    targetDenyCidrs: cidrList('CUSTOS_TARGET_DENY_CIDRS', env.CUSTOS_TARGET_DENY_CIDRS),
+    rotationDeviceConcurrency: Math.max(1, parsePort('CUSTOS_ROTATION_DEVICE_CONCURRENCY', env.CUSTOS_ROTATION_DEVICE_CONCURRENCY, 1)),
+    rotationCrashAt: env.CUSTOS_ROTATION_CRASH_AT || undefined,
     trustedProxies: list(env.CUSTOS_TRUSTED_PROXIES),
     logLevel: env.CUSTOS_LOG_LEVEL ?? 'info',
+    connectorToken: env.CUSTOS_CONNECTOR_TOKEN || undefined,
   };
 }

@@ -42,18 +42,23 @@ import { createJobQueue } from '../platform/jobs/index.js';
 import { createGroupCommit } from '../platform/db/group-commit.js';
 import { createStepUpGuard } from '../features/vault/step-up-guard.js';
 import { createSiemService } from '../features/siem/siem.service.js';
-import { deliverRound } from '../features/siem/siem-transport.js';
+import { createRotationService } from '../features/rotation/rotation.service.js';
+import { createDeliverRound } from '../features/siem/siem-transport.js';
 import { createBehaviourService } from '../features/behaviour/behaviour.service.js';
 import { createBehaviourConsumer } from '../features/behaviour/behaviour.consumer.js';
 import { createCheckpointService } from '../features/audit/checkpoints.service.js';
 import { createAuditService } from '../features/audit/audit.service.js';
 import { createAuditExportService } from '../features/audit/audit-export.service.js';
 import { createComplianceService } from '../features/compliance/compliance.service.js';
+import { createConnectorService } from '../features/connector/connectors.service.js';
+import { createTargetDialer } from '../platform/net/dial.js';
+import { createTargetGuard } from '../platform/net/target-guard.js';
+import { createConnectivityService } from '../features/connectivity/connectivity.service.js';
 import { destinationHealth } from '../features/siem/siem-health.js';
 import type { Config } from './config.js';
 
 /** Wires each feature's service with exactly the dependencies it declares. */
-export function createServices(deps: { database: Database; keyring: Keyring; audit: AuditLog; clock: Clock; log: Logger; config: Pick<Config, 'publicUrl'>; signals: Signals }) {
+export function createServices(deps: { database: Database; keyring: Keyring; audit: AuditLog; clock: Clock; log: Logger; config: Pick<Config, 'publicUrl' | 'targetAllowCidrs' | 'targetDenyCidrs'>; signals: Signals }) {
   const { database, keyring, audit, clock, log } = deps;
   const db = database.db;
   // A closure breaks the cycle: the second factor asks identity's role resolution, which needs the second factor.
@@ -103,7 +108,11 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   // A closure above breaks the cycle: password login asks SSO whether passwords are allowed; SSO opens sessions through auth.
   const ssoLogin = createSsoLoginService({ db, audit, clock, keyring, log, oidc: ssoOidc, publicUrl: deps.config.publicUrl, findTenant: findTenantRef, openSession: auth.openSession });
   const scim = createScimService({ db, audit, clock, deactivate, publicUrl: deps.config.publicUrl, assertHoldsEverything: grants.assertHoldsEverything });
-  const siem = createSiemService({ db, audit, clock, keyring, deliver: deliverRound });
+  // SIEM receivers are tenant-named hosts too: the same guard as device targets judges their addresses.
+  const siemDeliver = createDeliverRound(createTargetGuard({ allowCidrs: deps.config.targetAllowCidrs, denyCidrs: deps.config.targetDenyCidrs }));
+  const siem = createSiemService({ db, audit, clock, keyring, deliver: siemDeliver });
+  // Rotation requests and their history; the engine that runs them lives with background work (it dials targets).
+  const rotations = createRotationService({ db, audit, clock, queue: createJobQueue({ db, dialect: database.dialect, clock }) });
   const clients = createClientService({ db, audit, clock, log, changeMarker: database.changeMarker, hasPermission: auth.hasPermission });
   const auditCheckpoints = createCheckpointService({ db, audit, clock, keyring, log });
   const auditTrail = createAuditService({ db, audit, checkpoints: auditCheckpoints });
@@ -113,6 +122,11 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const behaviourConsumer = createBehaviourConsumer({ db, audit, clock, notify });
   // The compliance report reads every feature through its stores; SIEM health comes from the SIEM feature.
   const compliance = createComplianceService({ db, audit, clock, siemHealth: destinationHealth });
-  return { auditTrail, auditCheckpoints, auditExport, can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, accessRequests, approvals, requestLifecycle, reveal, custody, clients, clientGrants, deactivate, scim, notifications, smtp, siem, behaviour, behaviourConsumer, compliance, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
+  // Network connectors: their live connections and the tunnels the target dialer sends connector-reached devices through.
+  const connectors = createConnectorService({ db, audit, clock, log });
+  // The one way to open connections to targets (checks, rotation): resolved once, every answer vetted; connector-reached devices go through the connectors' tunnels.
+  const dialer = createTargetDialer({ allowCidrs: deps.config.targetAllowCidrs, denyCidrs: deps.config.targetDenyCidrs, tunnels: connectors.tunnels });
+  const connectivity = createConnectivityService({ db, audit, clock, keyring, dial: dialer, log });
+  return { rotations, connectors, dialer, connectivity, auditTrail, auditCheckpoints, auditExport, can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, accessRequests, approvals, requestLifecycle, reveal, custody, clients, clientGrants, deactivate, scim, notifications, smtp, siem, siemDeliver, behaviour, behaviourConsumer, compliance, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -21,6 +21,9 @@ import * as auditSearch from './0019_audit_search.js';
 import * as siem from './0020_siem.js';
 import * as behaviour from './0021_behaviour.js';
 import * as compliance from './0022_compliance.js';
+import * as connectivity from './0023_connectivity.js';
+import * as rotation from './0024_rotation.js';
+import * as connectors from './0026_connectors.js';
 
 /** Every schema change in order; names are permanent once released (expand/contract rules: docs/architecture.md). */
 export const migrations: Record<string, Migration> = {
@@ -46,4 +49,7 @@ export const migrations: Record<string, Migration> = {
   '0020_siem': siem,
   '0021_behaviour': behaviour,
   '0022_compliance': compliance,
+  '0023_connectivity': connectivity,
+  '0024_rotation': rotation,
+  '0026_connectors': connectors,
 };

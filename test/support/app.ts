@@ -32,14 +32,14 @@ export interface TestApp {
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 
 /** Builds the full app as main/ wires it, over a throwaway database; every test file owns its own. */
-export async function createTestApp(dialect: DialectName, options: { loginRateLimit?: { max: number; windowMs: number }; clientTokenRateLimit?: { max: number; windowMs: number }; trustedProxies?: string[]; log?: Logger } = {}): Promise<TestApp> {
+export async function createTestApp(dialect: DialectName, options: { loginRateLimit?: { max: number; windowMs: number }; clientTokenRateLimit?: { max: number; windowMs: number }; trustedProxies?: string[]; log?: Logger; targetAllowCidrs?: string[] } = {}): Promise<TestApp> {
   const target = await createTestDatabase(dialect);
   const clock = createManualClock(Date.UTC(2026, 0, 5, 9, 0, 0));
   // SQLite lives in the test database's own folder; PostgreSQL still gets a private data directory (never a shared /tmp path).
   const scratch = target.sqliteFile ? null : mkdtempSync(path.join(os.tmpdir(), 'custos-app-'));
   const config = loadConfig(
     { dataDir: target.sqliteFile ? path.dirname(target.sqliteFile) : scratch!, databaseUrl: target.postgresUrl },
-    { CUSTOS_ROOT_KEY: randomBytes(32).toString('base64') },
+    { CUSTOS_ROOT_KEY: randomBytes(32).toString('base64'), CUSTOS_TARGET_ALLOW_CIDRS: options.targetAllowCidrs?.join(',') },
   );
   // A test that inspects log lines (secrets must never reach them) hands in its own logger.
   const log = options.log ?? createLogger({ level: 'silent' });

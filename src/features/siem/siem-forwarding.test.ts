@@ -11,7 +11,8 @@ import { createLogger } from '../../platform/log.js';
 import { createSiemForwarder, type SiemForwarder } from './siem-forwarder.js';
 import { destinationHealth } from './siem-health.js';
 import { createSiemMetrics } from './siem-metrics.js';
-import { deliverRound, webhookSignature } from './siem-transport.js';
+import { webhookSignature } from './siem-transport.js';
+import { loopbackDeliver } from '../../../test/support/siem-deliver.js';
 
 const missing = rsyslogMissing();
 const hostile = 'a\nb\r\nc|d=e\\f]g"h\ti\u2028j ünïcødé 🔑 [x@1 seq="999"] cn1=999\n<13>1 2026-01-01T00:00:00Z forged custos - auth.login.succeeded - forged';
@@ -23,9 +24,9 @@ describe.skipIf(missing !== null).each(dialects)('SIEM forwarding to a real rsys
   let forwarder: SiemForwarder;
   const metrics = createSiemMetrics();
   beforeAll(async () => {
-    [t, rsyslog] = await Promise.all([createTestApp(dialect), startRsyslog()]);
+    [t, rsyslog] = await Promise.all([createTestApp(dialect, { targetAllowCidrs: ['127.0.0.0/8'] }), startRsyslog()]);
     admin = await t.tenantWithAdmin(`siem-fwd-${dialect}`);
-    forwarder = createSiemForwarder({ db: t.runtime.database.db, audit: t.runtime.audit, keyring: t.runtime.keyring, clock: t.clock, log: createLogger({ level: 'silent' }), metrics, deliver: deliverRound, backoff: { baseMs: 1, maxMs: 1 } });
+    forwarder = createSiemForwarder({ db: t.runtime.database.db, audit: t.runtime.audit, keyring: t.runtime.keyring, clock: t.clock, log: createLogger({ level: 'silent' }), metrics, deliver: loopbackDeliver, backoff: { baseMs: 1, maxMs: 1 } });
   }, 60_000);
   afterAll(async () => {
     await forwarder?.stop();

@@ -7,7 +7,7 @@ import { waitFor } from '../../platform/jobs/fixtures/wait.js';
 import { createLogger } from '../../platform/log.js';
 import { createSiemForwarder } from './siem-forwarder.js';
 import { createSiemMetrics } from './siem-metrics.js';
-import { deliverRound } from './siem-transport.js';
+import { loopbackDeliver } from '../../../test/support/siem-deliver.js';
 
 const missing = rsyslogMissing();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -17,7 +17,7 @@ describe.skipIf(missing !== null).each(dialects)('SIEM forwarding through a rece
   let t: TestApp;
   let rsyslog: Rsyslog;
   beforeAll(async () => {
-    [t, rsyslog] = await Promise.all([createTestApp(dialect), startRsyslog()]);
+    [t, rsyslog] = await Promise.all([createTestApp(dialect, { targetAllowCidrs: ['127.0.0.0/8'] }), startRsyslog()]);
   }, 60_000);
   afterAll(async () => Promise.all([t?.close(), rsyslog?.close()]));
 
@@ -26,7 +26,7 @@ describe.skipIf(missing !== null).each(dialects)('SIEM forwarding through a rece
     const res = await apiCall(t, 'POST', '/siem/destinations', admin.token, { name: 'outage', host: '127.0.0.1', port: rsyslog.tcpPort, transport: 'tcp', format: 'rfc5424', categories: ['config'] });
     expect(res.statusCode, res.body).toBe(201);
     const id = res.json().destination.id as string;
-    const forwarderDeps = { db: t.runtime.database.db, audit: t.runtime.audit, keyring: t.runtime.keyring, clock: t.clock, log: createLogger({ level: 'silent' }), metrics: createSiemMetrics(), deliver: deliverRound, pollMs: 200, backoff: { baseMs: 250, maxMs: 2_000 } };
+    const forwarderDeps = { db: t.runtime.database.db, audit: t.runtime.audit, keyring: t.runtime.keyring, clock: t.clock, log: createLogger({ level: 'silent' }), metrics: createSiemMetrics(), deliver: loopbackDeliver, pollMs: 200, backoff: { baseMs: 250, maxMs: 2_000 } };
     let forwarder = createSiemForwarder(forwarderDeps);
     forwarder.start();
     const seqs: number[] = [];

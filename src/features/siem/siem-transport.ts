@@ -4,6 +4,8 @@ import dns from 'node:dns/promises';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
+import type { TargetGuard } from '../../platform/net/target-guard.js';
+import { checkLiteralHost, guardedLookup, refusedReceiver } from './siem-address-guard.js';
 import { octetFrame } from './siem-format.js';
 
 /** Where and how one destination is reached, with its secrets opened. */
@@ -37,17 +39,19 @@ const describe = (error: Error & { code?: string }) => (error.code ? `${error.co
  * a receiver that closes with data still unread resets the connection instead, so a clean close means it read
  * everything. Anything else (reset, refusal, timeout, TLS failure) rejects and the round is sent again.
  */
-function streamRound(target: SiemTarget, messages: string[]): Promise<{ confirmed: boolean }> {
+function streamRound(guard: TargetGuard, target: SiemTarget, messages: string[]): Promise<{ confirmed: boolean }> {
   const host = target.host!;
+  checkLiteralHost(guard, host);
+  const lookup = guardedLookup(guard);
   const port = target.port!;
   const bytes = messages.reduce((n, m) => n + m.length, 0);
   const roundTimeoutMs = 10_000 + Math.ceil(bytes / (1024 * 1024)) * 1_000;
   return new Promise((resolve, reject) => {
-    // The SSRF guard for target addresses comes with a later issue; the connection is made here.
+    // The receiver's addresses are checked by the lookup (names) or above (literals) before any connection.
     const socket: net.Socket = target.transport === 'tls'
       // The certificate is checked against serverName when given, else the host (a DNS name or an IP address SAN).
-      ? tls.connect({ host, port, ca: target.tls?.ca, cert: target.tls?.cert, key: target.tls?.key, servername: target.tls?.serverName ?? (net.isIP(host) ? undefined : host), rejectUnauthorized: true })
-      : net.connect({ host, port });
+      ? tls.connect({ host, port, lookup, ca: target.tls?.ca, cert: target.tls?.cert, key: target.tls?.key, servername: target.tls?.serverName ?? (net.isIP(host) ? undefined : host), rejectUnauthorized: true })
+      : net.connect({ host, port, lookup });
     let ended = false;
     let settled = false;
     const fail = (message: string) => {
@@ -99,9 +103,15 @@ function streamRound(target: SiemTarget, messages: string[]): Promise<{ confirme
 }
 
 /** UDP is best effort: each message is one datagram and nothing confirms it arrived. */
-async function udpRound(target: SiemTarget, messages: string[]): Promise<{ confirmed: boolean }> {
+async function udpRound(guard: TargetGuard, target: SiemTarget, messages: string[]): Promise<{ confirmed: boolean }> {
   const host = target.host!;
-  const address = net.isIP(host) ? host : (await dns.lookup(host).catch((error: Error) => { throw new DeliveryError(`${host}: ${describe(error)}`); })).address;
+  checkLiteralHost(guard, host);
+  const answers = net.isIP(host) ? [{ address: host }] : await dns.lookup(host, { all: true }).catch((error: Error) => { throw new DeliveryError(`${host}: ${describe(error)}`); });
+  for (const answer of answers) {
+    const verdict = guard.check(answer.address);
+    if (!verdict.allowed) throw refusedReceiver(host, answer.address, verdict.reason);
+  }
+  const address = answers[0]!.address;
   const socket = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
   try {
     await new Promise<void>((resolve, reject) => {
@@ -129,14 +139,16 @@ export function webhookSignature(secret: string, timestamp: number, body: string
 const WEBHOOK_BATCH = 1_000;
 
 /** Posts the messages (one per line) in batches; only a 2xx answer confirms a batch. */
-async function httpsRound(target: SiemTarget, messages: string[]): Promise<{ confirmed: boolean }> {
+async function httpsRound(guard: TargetGuard, target: SiemTarget, messages: string[]): Promise<{ confirmed: boolean }> {
+  checkLiteralHost(guard, new URL(target.url!).hostname);
+  const lookup = guardedLookup(guard);
   for (let start = 0; start < messages.length; start += WEBHOOK_BATCH) {
     const body = messages.slice(start, start + WEBHOOK_BATCH).join('\n') + '\n';
     const timestamp = Math.floor(Date.now() / 1000);
     await new Promise<void>((resolve, reject) => {
-      // The SSRF guard for target addresses comes with a later issue; the connection is made here.
       const request = https.request(target.url!, {
         method: 'POST',
+        lookup,
         timeout: 10_000,
         ca: target.tls?.ca,
         cert: target.tls?.cert,
@@ -157,9 +169,11 @@ async function httpsRound(target: SiemTarget, messages: string[]): Promise<{ con
   return { confirmed: true };
 }
 
-/** Sends a round by the destination's transport. */
-export const deliverRound: Deliver = (target, messages) => {
-  if (target.transport === 'udp') return udpRound(target, messages);
-  if (target.transport === 'https') return httpsRound(target, messages);
-  return streamRound(target, messages);
-};
+/** Sends rounds by the destination's transport, to receivers whose every address the target guard allows. */
+export function createDeliverRound(guard: TargetGuard): Deliver {
+  return async (target, messages) => {
+    if (target.transport === 'udp') return udpRound(guard, target, messages);
+    if (target.transport === 'https') return httpsRound(guard, target, messages);
+    return streamRound(guard, target, messages);
+  };
+}

@@ -10,7 +10,7 @@ describe.each(dialects)('SIEM destination routes on %s', (dialect) => {
   let other: Awaited<ReturnType<TestApp['tenantWithAdmin']>>;
   let certs: TestCertificates;
   beforeAll(async () => {
-    t = await createTestApp(dialect);
+    t = await createTestApp(dialect, { targetAllowCidrs: ['127.0.0.0/8'] });
     admin = await t.tenantWithAdmin('siem-a');
     other = await t.tenantWithAdmin('siem-b');
     certs = makeCertificates();

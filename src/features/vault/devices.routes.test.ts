@@ -32,7 +32,7 @@ describe.each(dialects)('devices on %s', (dialect) => {
     const device = await create({ name: 'db01', address: 'DB01.Acme.Internal.', port: 5432, protocol: 'postgres' });
     expect(device).toEqual({
       id: expect.any(String), name: 'db01', address: 'db01.acme.internal', port: 5432, protocol: 'postgres', protocols: [{ protocol: 'postgres', port: 5432 }], type: null, vendor: null, model: null, site: null,
-      tags: [], criticality: 'medium', status: 'active', description: null, createdAt: expect.any(String), updatedAt: device.createdAt,
+      tags: [], criticality: 'medium', status: 'active', description: null, connectorId: null, createdAt: expect.any(String), updatedAt: device.createdAt,
     });
     expect((await call('GET', `/devices/${device.id}`)).json()).toEqual({ device });
   });

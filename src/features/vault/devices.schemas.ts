@@ -62,6 +62,9 @@ export const statusField = z.enum(['active', 'inactive'], { error: 'status is ac
 /** A protocol the device speaks besides (or including) its main one, with its port. */
 export const protocolEntry = z.strictObject({ protocol: protocolField, port: portField });
 
+/** The connector (GET /api/v1/connectors) the device is reached through; null: reached directly. */
+const connectorIdField = z.string().max(64);
+
 /** POST /api/v1/devices, and PUT /api/v1/devices/{id} (a full replacement: omitted fields take their defaults). */
 export const createDeviceBody = z.strictObject({
   name: nameField,
@@ -77,6 +80,7 @@ export const createDeviceBody = z.strictObject({
   criticality: criticalityField.optional(),
   status: statusField.optional(),
   description: descriptionField.optional(),
+  connectorId: connectorIdField.nullable().optional(),
 });
 export type CreateDeviceInput = z.infer<typeof createDeviceBody>;
 
@@ -96,6 +100,7 @@ export const patchDeviceBody = z
     criticality: criticalityField.optional(),
     status: statusField.optional(),
     description: descriptionField.nullable().optional(),
+    connectorId: connectorIdField.nullable().optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, 'Send at least one field to change, such as {"site":"lisbon"}.');
 export type PatchDeviceInput = z.infer<typeof patchDeviceBody>;
@@ -140,6 +145,7 @@ export const deviceView = z.object({
   criticality: z.enum(['low', 'medium', 'high']),
   status: z.enum(['active', 'inactive']),
   description: z.string().nullable(),
+  connectorId: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

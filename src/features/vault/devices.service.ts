@@ -7,6 +7,7 @@ import { conflict, invalid, notFound } from '../../platform/errors.js';
 import { isId, newId } from '../../platform/ids.js';
 import type { CreateDeviceInput, DeviceView, ListDevicesQuery, PatchDeviceInput } from './devices.schemas.js';
 import * as devices from './devices.store.js';
+import { assertUsableConnector } from '../connector/connectors.service.js';
 import type { ProtocolRow } from './devices.store.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -14,7 +15,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 function toView(row: DeviceTable, protocols: ProtocolRow[], tags: string[]): DeviceView {
   return {
     id: row.id, name: row.name, address: row.address, port: row.port, protocol: row.protocol, protocols, type: row.type, vendor: row.vendor, model: row.model,
-    site: row.site, tags, criticality: row.criticality, status: row.status, description: row.description, createdAt: iso(row.created_at), updatedAt: iso(row.updated_at),
+    site: row.site, tags, criticality: row.criticality, status: row.status, description: row.description, connectorId: row.connector_id ?? null, createdAt: iso(row.created_at), updatedAt: iso(row.updated_at),
   };
 }
 
@@ -63,10 +64,11 @@ export function createDeviceService(deps: { db: Db; audit: AuditLog; clock: Cloc
     const protocols = protocolSet({ protocol: input.protocol, port: input.port }, input.protocols, []);
     return db.transaction().execute(async (trx) => {
       if (await devices.findDeviceByName(trx, tenantId, input.name)) throw deviceExists(input.name);
+      if (input.connectorId) await assertUsableConnector(trx, tenantId, input.connectorId);
       const now = clock.now();
       const row: DeviceTable = {
         tenant_id: tenantId, id: newId(now), name: input.name, address: input.address, port: input.port, protocol: input.protocol, type: input.type ?? null, vendor: input.vendor ?? null,
-        model: input.model ?? null, site: input.site ?? null, criticality: input.criticality ?? 'medium', status: input.status ?? 'active', description: input.description ?? null, created_at: now, updated_at: now,
+        model: input.model ?? null, site: input.site ?? null, criticality: input.criticality ?? 'medium', status: input.status ?? 'active', description: input.description ?? null, connector_id: input.connectorId ?? null, created_at: now, updated_at: now,
       };
       const tags = input.tags ?? [];
       await devices.insertDevice(trx, row, protocols, tags).catch((error) => {
@@ -104,9 +106,11 @@ export function createDeviceService(deps: { db: Db; audit: AuditLog; clock: Cloc
       const after: DeviceTable = {
         ...row, name: patch.name ?? row.name, address: patch.address ?? row.address, port: main.port, protocol: main.protocol, type: pick('type'), vendor: pick('vendor'), model: pick('model'),
         site: pick('site'), description: pick('description'), criticality: patch.criticality ?? row.criticality, status: patch.status ?? row.status,
+        connector_id: patch.connectorId === undefined ? (row.connector_id ?? null) : patch.connectorId,
       };
+      if (patch.connectorId && patch.connectorId !== row.connector_id) await assertUsableConnector(trx, row.tenant_id, patch.connectorId);
       const tags = patch.tags ?? before.tags;
-      const changed: string[] = (['name', 'address', 'port', 'protocol', 'type', 'vendor', 'model', 'site', 'criticality', 'status', 'description'] as const).filter((f) => after[f] !== row[f]);
+      const changed: string[] = (['name', 'address', 'port', 'protocol', 'type', 'vendor', 'model', 'site', 'criticality', 'status', 'description', 'connector_id'] as const).filter((f) => (after[f] ?? null) !== (row[f] ?? null)).map((f) => (f === 'connector_id' ? 'connectorId' : f));
       if (!sameProtocols(protocols, before.protocols)) changed.push('protocols');
       if (tags.join() !== before.tags.join()) changed.push('tags');
       if (changed.length === 0) return before;
@@ -127,7 +131,7 @@ export function createDeviceService(deps: { db: Db; audit: AuditLog; clock: Cloc
   async function replace(actor: Actor, id: string, input: CreateDeviceInput) {
     return update(actor, id, {
       ...input, protocols: input.protocols ?? [], type: input.type ?? null, vendor: input.vendor ?? null, model: input.model ?? null, site: input.site ?? null,
-      tags: input.tags ?? [], criticality: input.criticality ?? 'medium', status: input.status ?? 'active', description: input.description ?? null,
+      tags: input.tags ?? [], criticality: input.criticality ?? 'medium', status: input.status ?? 'active', description: input.description ?? null, connectorId: input.connectorId ?? null,
     });
   }
 

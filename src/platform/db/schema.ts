@@ -7,6 +7,9 @@ import { clientGrantTables, type ClientGrantSchema } from './schema.clients.js';
 import { siemTables, type SiemSchema } from './schema.siem.js';
 import { complianceTables, type ComplianceSchema } from './schema.compliance.js';
 import { behaviourTables, type BehaviourSchema } from './schema.behaviour.js';
+import { connectorTables, type ConnectorSchema } from './schema.connectors.js';
+import { rotationTables, type RotationSchema } from './schema.rotation.js';
+import { connectivityTables, type ConnectivitySchema } from './schema.connectivity.js';
 import { auditCheckpointTables, type AuditEventTable, type AuditHeadTable, type AuditCheckpointSchema } from './schema.audit.js';
 export type { AuditEventTable, AuditHeadTable } from './schema.audit.js';
 /**
@@ -298,7 +301,7 @@ export interface JobTable {
 }
 
 /** Every table Custos stores, keyed by table name. */
-export interface Schema extends AccessRequestSchema, ClientGrantSchema, NotificationSchema, SiemSchema, AuditCheckpointSchema, ComplianceSchema, BehaviourSchema {
+export interface Schema extends AccessRequestSchema, ClientGrantSchema, NotificationSchema, SiemSchema, AuditCheckpointSchema, ComplianceSchema, BehaviourSchema, ConnectorSchema, RotationSchema, ConnectivitySchema {
   custos_meta: MetaTable;
   tenants: TenantTable;
   tenant_keys: TenantKeyTable;
@@ -374,6 +377,6 @@ export const tenantOwnedTables = [
   'access_policy_subjects',
   'access_policy_revisions',
   'credential_checkouts',
-  ...accessRequestTables, ...clientGrantTables, ...notificationTables, ...siemTables, ...auditCheckpointTables, ...complianceTables, ...behaviourTables,
+  ...accessRequestTables, ...clientGrantTables, ...notificationTables, ...siemTables, ...auditCheckpointTables, ...complianceTables, ...behaviourTables, ...connectorTables, ...rotationTables, ...connectivityTables,
   'tenant_keys',
 ] as const satisfies readonly (keyof Schema)[];

@@ -15,6 +15,8 @@ export interface DeviceTable {
   criticality: 'low' | 'medium' | 'high';
   status: 'active' | 'inactive';
   description: string | null;
+  /** The connector the device is reached through (migration 0026); null or absent: reached directly. */
+  connector_id?: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -1,0 +1,45 @@
+import type { Logger } from '../../platform/log.js';
+import type { ConnectivityService } from './connectivity.service.js';
+
+/** How often the leader looks for devices due a check; each tenant's interval decides which are due. */
+export const CONNECTIVITY_POLL_MS = 20_000;
+
+/**
+ * The leader-only round of scheduled checks: every poll, while this node leads, the devices due a check are checked
+ * with bounded concurrency (the checks wait on the network, not the CPU, so they do not hold up API requests).
+ */
+export function startConnectivityLoop(deps: { leader: { isLeader(): boolean }; connectivity: Pick<ConnectivityService, 'sweep'>; log: Logger; pollMs?: number; concurrency?: number }) {
+  const log = deps.log.child({ component: 'connectivity' });
+  const pollMs = deps.pollMs ?? CONNECTIVITY_POLL_MS;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+
+  async function tick(): Promise<void> {
+    if (!deps.leader.isLeader()) return;
+    try {
+      const checked = await deps.connectivity.sweep({ concurrency: deps.concurrency, isLeader: () => !stopped && deps.leader.isLeader() });
+      if (checked > 0) log.debug({ checked }, 'connectivity round done');
+    } catch (error) {
+      log.error({ err: (error as Error).message }, 'connectivity round failed; retrying at the next poll');
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = tick().finally(schedule);
+    }, pollMs);
+    timer.unref();
+  }
+  schedule();
+
+  return {
+    /** Stops polling and waits for the round in progress (it stops taking new devices at once). */
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
