@@ -5,6 +5,7 @@ import { Client as SshClient, type ConnectConfig } from 'ssh2';
 import type { ConnectivityStatus } from '../../platform/db/schema.connectivity.js';
 import { DomainError } from '../../platform/errors.js';
 import type { DialTarget, TargetDialer } from '../../platform/net/dial.js';
+import { asConnectedSocket } from '../../platform/net/connected-socket.js';
 
 /** A device credential opened for a login: its account and secret (a password, or an ssh private key and passphrase). */
 export interface ProbeCredential { id: string; username: string; type: 'password' | 'ssh-key'; secret: string; passphrase: string | null; database: string | null }
@@ -79,18 +80,6 @@ function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => void): P
     }, ms);
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-
-/** Makes a connected stream look unconnected to pg, which calls connect() on its `stream` itself. */
-function asConnectedSocket(stream: Duplex): Duplex {
-  const socket = stream as Duplex & Record<string, unknown>;
-  socket.connect = () => {
-    process.nextTick(() => socket.emit('connect'));
-    return socket;
-  };
-  if (typeof socket.setNoDelay !== 'function') socket.setNoDelay = () => socket;
-  if (typeof socket.setKeepAlive !== 'function') socket.setKeepAlive = () => socket;
-  return socket;
 }
 
 async function probeSsh(stream: Duplex, ms: number, credential: ProbeCredential | null): Promise<string> {

@@ -1,7 +1,8 @@
 import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import type { PluginContext, RotationPlugin, TargetSecret } from './plugin.types.js';
-import { asConnectedSocket, withDeadline } from './streams.js';
+import { asConnectedSocket } from '../../../platform/net/connected-socket.js';
+import { withDeadline } from './streams.js';
 
 /** SQLSTATE of a refused login: invalid_password, and invalid_authorization_specification (unknown role, pg_hba reject). */
 const AUTH_FAILED = new Set(['28P01', '28000']);
