@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { childEnv, custosBin } from './processes.js';
+import { childEnv, custosBin, waitForOutput } from './processes.js';
 
 /** A `custos connector run` child and everything it printed. */
 export interface ConnectorProcess {
@@ -28,21 +28,7 @@ export function startConnector(args: string[], options: { prefix?: string[]; env
     child,
     output: () => output,
     exited,
-    connected: (timeoutMs = 30_000) =>
-      new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`connector did not connect in time:\n${output}`)), timeoutMs);
-        const poll = setInterval(() => {
-          if (!output.includes('connected to')) return;
-          clearInterval(poll);
-          clearTimeout(timer);
-          resolve();
-        }, 50);
-        void exited.then((code) => {
-          clearInterval(poll);
-          clearTimeout(timer);
-          reject(new Error(`connector exited with ${code}:\n${output}`));
-        });
-      }),
+    connected: (timeoutMs = 30_000) => waitForOutput({ output: () => output, marker: 'connected to', exited, what: 'connector', timeoutMs }),
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;

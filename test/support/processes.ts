@@ -28,6 +28,24 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
+/** Resolves once a child process printed `marker`; rejects (with its output) when it exits first or the time runs out. */
+export function waitForOutput(watch: { output: () => string; marker: string; exited: Promise<number | null>; what: string; timeoutMs: number }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${watch.what} did not start in time:\n${watch.output()}`)), watch.timeoutMs);
+    const poll = setInterval(() => {
+      if (!watch.output().includes(watch.marker)) return;
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve();
+    }, 50);
+    void watch.exited.then((code) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(Object.assign(new Error(`${watch.what} exited with ${code}:\n${watch.output()}`), { output: watch.output(), code }));
+    });
+  });
+}
+
 /** Starts `custos server` on a free port and waits for its listening line (or its exit, which fails). */
 export async function startServer(env: NodeJS.ProcessEnv, options: { timeoutMs?: number } = {}): Promise<ServerProcess> {
   const port = await freePort();
@@ -38,21 +56,7 @@ export async function startServer(env: NodeJS.ProcessEnv, options: { timeoutMs?:
   // 'close' comes after the output streams ended, so output() is complete once a stop resolves.
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${output}`)), options.timeoutMs ?? 30_000);
-    const poll = setInterval(() => {
-      if (output.includes('is listening on')) {
-        clearInterval(poll);
-        clearTimeout(timer);
-        resolve();
-      }
-    }, 50);
-    void exited.then((code) => {
-      clearInterval(poll);
-      clearTimeout(timer);
-      reject(Object.assign(new Error(`server exited with ${code}:\n${output}`), { output, code }));
-    });
-  });
+  await waitForOutput({ output: () => output, marker: 'is listening on', exited, what: 'server', timeoutMs: options.timeoutMs ?? 30_000 });
   return {
     url,
     child,

@@ -1,4 +1,5 @@
 import { DomainError } from '../../platform/errors.js';
+import { startLeaderPoll } from '../../platform/jobs/leader-poll.js';
 import type { Logger } from '../../platform/log.js';
 import type { BehaviourConsumer } from './behaviour.consumer.js';
 
@@ -12,37 +13,18 @@ export const BEHAVIOUR_POLL_MS = 2_000;
 export function startBehaviourLoop(deps: { leader: { isLeader(): boolean }; consumer: Pick<BehaviourConsumer, 'consume'>; log: Logger; pollMs?: number }) {
   const log = deps.log.child({ component: 'behaviour' });
   const pollMs = deps.pollMs ?? BEHAVIOUR_POLL_MS;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> = Promise.resolve();
-  let stopped = false;
-
-  async function tick(): Promise<void> {
-    if (!deps.leader.isLeader()) return;
-    try {
-      const done = await deps.consumer.consume();
-      if (done.alerts > 0) log.info(done, 'behaviour alerts raised');
-    } catch (error) {
-      // Another node that led a moment ago scored the page first: nothing is lost, the next poll goes on from there.
-      if (error instanceof DomainError && error.code === 'BEHAVIOUR_CURSOR_MOVED') log.debug({ err: error.message }, 'behaviour cursor moved');
-      else log.error({ err: (error as Error).message }, 'behaviour scoring failed; retrying at the next poll');
-    }
-  }
-
-  function schedule(): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = tick().finally(schedule);
-    }, pollMs);
-    timer.unref();
-  }
-  schedule();
-
-  return {
-    /** Stops polling and waits for a pass in progress. */
-    async stop(): Promise<void> {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
+  return startLeaderPoll({
+    leader: deps.leader,
+    pollMs,
+    tick: async () => {
+      try {
+        const done = await deps.consumer.consume();
+        if (done.alerts > 0) log.info(done, 'behaviour alerts raised');
+      } catch (error) {
+        // Another node that led a moment ago scored the page first: nothing is lost, the next poll goes on from there.
+        if (error instanceof DomainError && error.code === 'BEHAVIOUR_CURSOR_MOVED') log.debug({ err: error.message }, 'behaviour cursor moved');
+        else log.error({ err: (error as Error).message }, 'behaviour scoring failed; retrying at the next poll');
+      }
     },
-  };
+  });
 }

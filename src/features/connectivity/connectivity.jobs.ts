@@ -1,3 +1,4 @@
+import { startLeaderPoll } from '../../platform/jobs/leader-poll.js';
 import type { Logger } from '../../platform/log.js';
 import type { ConnectivityService } from './connectivity.service.js';
 
@@ -11,35 +12,16 @@ export const CONNECTIVITY_POLL_MS = 20_000;
 export function startConnectivityLoop(deps: { leader: { isLeader(): boolean }; connectivity: Pick<ConnectivityService, 'sweep'>; log: Logger; pollMs?: number; concurrency?: number }) {
   const log = deps.log.child({ component: 'connectivity' });
   const pollMs = deps.pollMs ?? CONNECTIVITY_POLL_MS;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> = Promise.resolve();
-  let stopped = false;
-
-  async function tick(): Promise<void> {
-    if (!deps.leader.isLeader()) return;
-    try {
-      const checked = await deps.connectivity.sweep({ concurrency: deps.concurrency, isLeader: () => !stopped && deps.leader.isLeader() });
-      if (checked > 0) log.debug({ checked }, 'connectivity round done');
-    } catch (error) {
-      log.error({ err: (error as Error).message }, 'connectivity round failed; retrying at the next poll');
-    }
-  }
-
-  function schedule(): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = tick().finally(schedule);
-    }, pollMs);
-    timer.unref();
-  }
-  schedule();
-
-  return {
-    /** Stops polling and waits for the round in progress (it stops taking new devices at once). */
-    async stop(): Promise<void> {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
+  return startLeaderPoll({
+    leader: deps.leader,
+    pollMs,
+    tick: async (live) => {
+      try {
+        const checked = await deps.connectivity.sweep({ concurrency: deps.concurrency, isLeader: live });
+        if (checked > 0) log.debug({ checked }, 'connectivity round done');
+      } catch (error) {
+        log.error({ err: (error as Error).message }, 'connectivity round failed; retrying at the next poll');
+      }
     },
-  };
+  });
 }

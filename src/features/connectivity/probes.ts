@@ -6,6 +6,7 @@ import type { ConnectivityStatus } from '../../platform/db/schema.connectivity.j
 import { DomainError } from '../../platform/errors.js';
 import type { DialTarget, TargetDialer } from '../../platform/net/dial.js';
 import { asConnectedSocket } from '../../platform/net/connected-socket.js';
+import { raceDeadline } from '../../platform/net/deadline.js';
 
 /** A device credential opened for a login: its account and secret (a password, or an ssh private key and passphrase). */
 export interface ProbeCredential { id: string; username: string; type: 'password' | 'ssh-key'; secret: string; passphrase: string | null; database: string | null }
@@ -70,18 +71,6 @@ function mysqlGreeting(bytes: Buffer): string | null {
 }
 
 /** The drivers' own timeouts do not all cover a peer that stops answering mid-login: this one always fires. */
-function withDeadline<T>(work: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  work.catch(() => undefined);
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(new ProbeFailure('unreachable', 'CONNECTIVITY_TIMEOUT', `The port accepted the connection but the service did not finish the check within ${ms} ms.`));
-    }, ms);
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-
 async function probeSsh(stream: Duplex, ms: number, credential: ProbeCredential | null): Promise<string> {
   const banner = await readUntil(stream, ms, 'SSH', sshBanner);
   if (!banner) throw handshakeFailed('SSH', 'the service does not speak SSH');
@@ -163,7 +152,10 @@ export async function probeDevice(deps: { dial: TargetDialer }, target: DialTarg
   try {
     if (!probe) return { status: 'ok', latencyMs, code: null, message: `TCP port ${target.port} accepts connections` };
     const left = Math.max(1, timeoutMs - latencyMs);
-    const message = await withDeadline(probe(stream, left, credential), left, () => stream.destroy());
+    const message = await raceDeadline(probe(stream, left, credential), left, () => {
+      stream.destroy();
+      return new ProbeFailure('unreachable', 'CONNECTIVITY_TIMEOUT', `The port accepted the connection but the service did not finish the check within ${left} ms.`);
+    });
     return { status: 'ok', latencyMs, code: null, message };
   } catch (error) {
     if (error instanceof ProbeFailure) return { status: error.status, latencyMs, code: error.code, message: error.message };

@@ -1,8 +1,11 @@
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app.js';
 import { dialects } from '../../../test/support/databases.js';
 import { startMariadb, type TestMariadb } from '../../../test/support/mariadb.js';
+import { allRowsText } from '../../../test/support/plaintext.js';
+import { apiCall } from '../../../test/support/users.js';
 import { addAccount, addCredential, currentSecret, loopbackDialer, rotationOf } from './fixtures/harness.js';
 import { startPostgresTarget, type PostgresTarget } from '../../../test/support/postgres-target.js';
 import { mysqlPlugin } from './plugins/mysql.js';
@@ -88,6 +91,29 @@ describe.each(dialects)('rotation engine on %s', (dialect) => {
     expect(current).toMatchObject({ secret: user.password, version: 1 });
     expect(await mysqlPlugin.verify(ctxFor(maria.port, user.username), { secret: user.password })).toBe(true);
     expect((await events(credentialId)).at(-1)).toMatchObject({ type: 'rotation.failed', details: { errorCode: 'ROTATION_AUTH_FAILED', step: 'pending-committed' } });
+  });
+
+  it('neither the old nor the new secret of a rotation is stored in plaintext or answered by the rotation routes', async (c) => {
+    if (!pgTarget) return c.skip();
+    const admin = await t.tenantWithAdmin('rot-plain');
+    const role = await pgTarget.createRole();
+    const { credentialId } = await addAccount(t.runtime, admin.id, { protocol: 'postgres', port: pgTarget.port }, role);
+    const { engine } = rotationOf(t.runtime);
+    const requested = await apiCall(t, 'POST', `/credentials/${credentialId}/rotate`, admin.token);
+    expect(requested.statusCode, requested.body).toBe(202);
+    const id = requested.json().rotation.id as string;
+    expect(await engine.run(admin.id, id)).toEqual({ state: 'succeeded', retry: false });
+    const current = await currentSecret(t.runtime, admin.id, credentialId);
+    const answers = [requested.body, (await apiCall(t, 'GET', `/rotations/${id}`, admin.token)).body, (await apiCall(t, 'GET', `/credentials/${credentialId}/rotations`, admin.token)).body].join('\n');
+    const rows = await allRowsText(t);
+    for (const secret of [role.password, current.secret]) {
+      expect(answers).not.toContain(secret);
+      expect(rows).not.toContain(secret);
+    }
+    // The SQLite file and its write-ahead log, as bytes: a secret must not sit there even in a freed page.
+    for (const file of t.target.sqliteFile ? [t.target.sqliteFile, `${t.target.sqliteFile}-wal`].filter(existsSync) : []) {
+      expect(readFileSync(file).includes(Buffer.from(current.secret))).toBe(false);
+    }
   });
 
   it('a target that hangs times out: the rotation is retried, then fails on its last attempt, and nothing is lost', async () => {

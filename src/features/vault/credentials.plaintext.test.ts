@@ -1,9 +1,9 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { sql } from 'kysely';
 import { Secret } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app.js';
+import { allRowsText } from '../../../test/support/plaintext.js';
 import { dialects } from '../../../test/support/databases.js';
 import { activeUser, apiCall } from '../../../test/support/users.js';
 import { createLogger } from '../../platform/log.js';
@@ -17,16 +17,7 @@ describe.each(dialects)('credential secrets never appear in plaintext on %s', (d
   });
   afterAll(async () => t.close());
 
-  /** Every row of every table, as text. */
-  async function allRows(): Promise<string> {
-    const db = t.runtime.database.db;
-    const tables = t.target.sqliteFile
-      ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db)).rows.map((r) => r.name)
-      : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = 'public'`.execute(db)).rows.map((r) => r.name);
-    expect(tables).toEqual(expect.arrayContaining(['credentials', 'credential_versions', 'audit_events']));
-    const dumps = await Promise.all(tables.map(async (table) => JSON.stringify((await sql`select * from ${sql.table(table)}`.execute(db)).rows)));
-    return dumps.join('\n');
-  }
+  const allRows = () => allRowsText(t);
 
   it('after create, change, history, an old-version reveal and TOTP, no secret, passphrase or seed is in any response but the reveal, any audit detail, log line, row or database file', async () => {
     const admin = await t.tenantWithAdmin('plain-a');

@@ -2,6 +2,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DomainError } from '../errors.js';
+import { raceDeadline } from './deadline.js';
 import { connectableAddress, createTargetGuard, parseAddress } from './target-guard.js';
 
 /** A TCP connection to a vetted target: the address is resolved once, every answer checked, and the socket
@@ -26,12 +27,6 @@ export const targetUnreachable = (message: string) => new DomainError('TARGET_UN
 export const targetTimeout = (host: string, port: number, ms: number) => new DomainError('TARGET_TIMEOUT', `${host}:${port} did not accept a connection within ${ms} ms.`, 'unavailable');
 
 const systemLookup: Lookup = (hostname) => dns.promises.lookup(hostname, { all: true, verbatim: true });
-
-function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)));
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
 
 function connectTo(address: string, port: number, ms: number, host: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -71,7 +66,7 @@ export function createTargetDialer(deps: { allowCidrs: string[]; denyCidrs?: str
     let answers: string[];
     if (parseAddress(host)) answers = [host];
     else {
-      const found = await withDeadline(lookup(host), ms, () => targetTimeout(host, target.port, ms)).catch((error: NodeJS.ErrnoException) => {
+      const found = await raceDeadline(lookup(host), ms, () => targetTimeout(host, target.port, ms)).catch((error: NodeJS.ErrnoException) => {
         if (error instanceof DomainError) throw error;
         throw targetUnreachable(`${host} could not be resolved: ${error.code ?? error.message}.`);
       });

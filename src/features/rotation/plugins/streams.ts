@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { raceDeadline } from '../../../platform/net/deadline.js';
 
 /** A target that does not answer in time: the rotation fails cleanly (and retries) instead of hanging. */
 export class TargetTimeoutError extends Error {
@@ -9,25 +10,14 @@ export class TargetTimeoutError extends Error {
 }
 
 /** Runs work with a deadline; on timeout every stream it opened is destroyed so nothing lingers. */
-export async function withDeadline<T>(what: string, ms: number, work: (track: (stream: Duplex) => Duplex) => Promise<T>): Promise<T> {
+export function withDeadline<T>(what: string, ms: number, work: (track: (stream: Duplex) => Duplex) => Promise<T>): Promise<T> {
   const opened: Duplex[] = [];
   const track = (stream: Duplex) => {
     opened.push(stream);
     return stream;
   };
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      for (const stream of opened) stream.destroy();
-      reject(new TargetTimeoutError(what, ms));
-    }, ms);
+  return raceDeadline(work(track), ms, () => {
+    for (const stream of opened) stream.destroy();
+    return new TargetTimeoutError(what, ms);
   });
-  const running = work(track);
-  // The work's own rejection after a timeout (its stream was destroyed) is expected and must not go unhandled.
-  running.catch(() => undefined);
-  try {
-    return await Promise.race([running, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
