@@ -19,7 +19,8 @@ export interface TestSshd {
   port: number;
   stop(): Promise<void>;
   /** A throwaway OS account with this password (random name); `remove()` deletes it and its home. */
-  createUser(options?: { password?: string; sudo?: boolean; authorizedKeys?: string[] }): Promise<TestSshUser>;
+  /** `sudo`: may run /usr/sbin/chpasswd as root; `sudoRule`: another sudoers rule (after the user name), such as "ALL=(ct_x) NOPASSWD: /bin/sh". */
+  createUser(options?: { password?: string; sudo?: boolean; sudoRule?: string; authorizedKeys?: string[] }): Promise<TestSshUser>;
 }
 
 /** Why sshd tests cannot run here (null when they can); with CUSTOS_REQUIRE_PEERS=1 a missing peer fails instead. */
@@ -150,8 +151,8 @@ export async function startSshd(): Promise<TestSshd | null> {
 
   const users = new Map<string, TestSshUser>();
 
-  async function createUser(options: { password?: string; sudo?: boolean; authorizedKeys?: string[] } = {}): Promise<TestSshUser> {
-    if (options.sudo && sudoMissing()) throw new Error('sudo is not installed (scripts/setup-system.sh installs it)');
+  async function createUser(options: { password?: string; sudo?: boolean; sudoRule?: string; authorizedKeys?: string[] } = {}): Promise<TestSshUser> {
+    if ((options.sudo || options.sudoRule) && sudoMissing()) throw new Error('sudo is not installed (scripts/setup-system.sh installs it)');
     const username = `ct_${randomBytes(4).toString('hex')}`;
     const password = options.password ?? randomPassword();
     if (/[\n\r]/.test(password)) throw new Error('a test password cannot hold a line break');
@@ -173,8 +174,8 @@ export async function startSshd(): Promise<TestSshd | null> {
     const user: TestSshUser = { username, password, home, remove };
     users.set(username, user);
     try {
-      if (options.sudo) {
-        writeFileSync(sudoers, `${username} ALL=(root) NOPASSWD: /usr/sbin/chpasswd\n`, { mode: 0o440 });
+      if (options.sudo || options.sudoRule) {
+        writeFileSync(sudoers, `${username} ${options.sudoRule ?? 'ALL=(root) NOPASSWD: /usr/sbin/chpasswd'}\n`, { mode: 0o440 });
         const check = run('visudo', ['-cf', sudoers]);
         if (!check.ok) throw new Error(`the sudoers file for ${username} is invalid: ${check.output}`);
       }

@@ -10,6 +10,7 @@ export const controlIds = [
   'inactive-users',
   'admin-count',
   'credential-age',
+  'credentials-out-of-sync',
   'policies-without-approval',
   'policies-not-reviewed',
   'security-incident-focal-point',

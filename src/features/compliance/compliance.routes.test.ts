@@ -60,12 +60,14 @@ describe.each(dialects)('compliance report on %s', (dialect) => {
     const db = await created('/devices', { name: 'db-prod', address: '10.0.0.5', port: 5432, protocol: 'ssh', type: 'database', criticality: 'high' }, 'device');
     const web = await created('/devices', { name: 'web-1', address: '10.0.0.6', port: 22, protocol: 'ssh', type: 'linux', criticality: 'low' }, 'device');
     const root = await created('/credentials', { deviceId: db.id, username: 'root', type: 'password', secret: 'an-old-database-secret' }, 'credential');
-    await created('/credentials', { deviceId: web.id, username: 'deploy', type: 'password', secret: 'a web secret of its own' }, 'credential');
+    const deploy = await created('/credentials', { deviceId: web.id, username: 'deploy', type: 'password', secret: 'a web secret of its own' }, 'credential');
     const open = await created('/access-policies', { name: 'Open databases', members: { users: [alice.id] }, filters: { deviceNames: ['db-*'] }, actions: { reveal: { mode: 'justification' } } }, 'accessPolicy');
     await created('/access-policies', { name: 'Approved databases', members: { users: [bob.id] }, filters: { deviceNames: ['db-*'] }, actions: { reveal: { mode: 'approval', levels: [{ approvers: { users: [alice.id] }, required: 1 }] } } }, 'accessPolicy');
     await created('/access-policies', { name: 'Web servers', members: { users: [bob.id] }, filters: { deviceNames: ['web-*'] }, actions: { reveal: { mode: 'allow' } } }, 'accessPolicy');
     t.clock.advance(31 * DAY);
     await relogAdmin();
+    // The heartbeat's verdict (tested against real targets in the rotation feature): deploy's secret no longer logs in.
+    await t.runtime.database.db.insertInto('credential_heartbeats').values({ tenant_id: admin.id, credential_id: deploy.id, status: 'out_of_sync', error_code: null, checked_at: t.clock.now(), changed_at: t.clock.now() - 2 * DAY }).execute();
 
     const before = await report();
     const byId = new Map(before.controls.map((c) => [c.id, c]));
@@ -74,13 +76,14 @@ describe.each(dialects)('compliance report on %s', (dialect) => {
     expect(byId.get('admin-count')).toMatchObject({ status: 'fail', score: 50, offenders: [{ type: 'user', label: admin.username }] });
     expect(byId.get('credential-age')).toMatchObject({ status: 'fail', offenderCount: 1, offenders: [{ type: 'credential', id: root.id, label: 'root@db-prod', detail: expect.stringContaining('"Databases 30 days" allows 30 days') }] });
     expect(byId.get('credential-age')!.score).toBe(50);
+    expect(byId.get('credentials-out-of-sync')).toMatchObject({ status: 'fail', score: 50, offenderCount: 1, offenders: [{ type: 'credential', id: deploy.id, label: 'deploy@web-1', detail: expect.stringContaining('refused since') }] });
     expect(byId.get('policies-without-approval')).toMatchObject({ status: 'fail', offenderCount: 1, offenders: [{ type: 'access_policy', id: open.id, label: 'Open databases', detail: expect.stringContaining('root@db-prod') }] });
     expect(byId.get('security-incident-focal-point')).toMatchObject({ status: 'fail', score: 0, offenders: [{ type: 'tenant', id: admin.id }] });
     expect(byId.get('network-allowlist')).toMatchObject({ status: 'fail', score: 0, offenders: [{ type: 'tenant', id: admin.id }] });
     expect(byId.get('inactive-users')).toMatchObject({ status: 'pass', offenders: [] });
     expect(byId.get('policies-not-reviewed')).toMatchObject({ status: 'pass', offenders: [] });
     expect(byId.get('siem-health')).toMatchObject({ status: 'warn', offenderCount: 0 });
-    expect(before.score).toBe(Math.round(before.controls.reduce((s, c) => s + c.score, 0) / 9));
+    expect(before.score).toBe(Math.round(before.controls.reduce((s, c) => s + c.score, 0) / 10));
 
     // Fix each: MFA for the admin and a second admin, the others leave; rotate; ask for approval; add a focal point and an allowlist.
     await enrol(admin.token, admin.username);
@@ -88,6 +91,9 @@ describe.each(dialects)('compliance report on %s', (dialect) => {
     await enrol(carol.token, 'carol');
     for (const user of [alice, bob]) expect((await call('PATCH', `/users/${user.id}`, admin.token, { status: 'inactive' })).statusCode).toBe(200);
     expect((await call('POST', `/credentials/${root.id}/secret`, admin.token, { secret: 'a-fresh-database-secret' })).statusCode).toBe(200);
+    // A secret set after the heartbeat's verdict makes that verdict stale.
+    t.clock.advance(1_000);
+    expect((await call('POST', `/credentials/${deploy.id}/secret`, admin.token, { secret: 'the reset web secret' })).statusCode).toBe(200);
     expect((await call('PATCH', `/access-policies/${open.id}`, admin.token, { actions: { reveal: { mode: 'approval', levels: [{ approvers: { users: [carol.id] }, required: 1 }] } } })).statusCode).toBe(200);
     await created('/focal-points', { name: 'SOC', email: 'soc@acme.example', topics: ['security-incident'] }, 'focalPoint');
     expect((await call('PUT', '/settings/network', admin.token, { allowedCidrs: ['127.0.0.0/8'] })).statusCode).toBe(200);

@@ -10,7 +10,7 @@ import { overallScore, utcDay, type ComplianceReport, type ControlStatus } from 
 import type { ReportsQuery, ReviewInput } from './compliance.schemas.js';
 import * as store from './compliance.store.js';
 import { adminCountControl, allowlistControl, focalPointControl, inactivityControl, mfaControl, siemControl, type SiemHealth } from './compliance.tenant-checks.js';
-import { approvalControl, credentialAgeControl, loadAccessPolicies, reviewControl } from './compliance.vault-checks.js';
+import { approvalControl, credentialAgeControl, loadAccessPolicies, outOfSyncControl, reviewControl } from './compliance.vault-checks.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const policyNotFound = (id: string) => notFound('ACCESS_POLICY_NOT_FOUND', `No access policy ${id} in this tenant.`);
@@ -42,6 +42,7 @@ export function createComplianceService(deps: { db: Db; audit: AuditLog; clock: 
       await inactivityControl(trx, tenantId, enabledUsers, now),
       await adminCountControl(trx, tenantId, enabledUsers),
       await credentialAgeControl(trx, tenantId, now),
+      await outOfSyncControl(trx, tenantId, now),
       await approvalControl(trx, tenantId, policies, now),
       await reviewControl(trx, tenantId, policies, now),
       await focalPointControl(trx, tenantId),

@@ -124,3 +124,17 @@ export async function listReports(db: DbOrTx, tenantId: string, range: { from?: 
   if (range.to) query = query.where('day', '<=', range.to);
   return query.orderBy('day', 'desc').limit(range.limit).execute();
 }
+
+/**
+ * Active credentials the heartbeat (or a rotation) found out of sync: their stored secret no longer logs in. A verdict
+ * older than the current secret (set since by hand) no longer counts. Longest out of sync first.
+ */
+export async function outOfSyncCredentials(db: DbOrTx, tenantId: string, limit: number) {
+  const base = db.selectFrom('credential_heartbeats as h')
+    .innerJoin('credentials as c', (j) => j.onRef('c.tenant_id', '=', 'h.tenant_id').onRef('c.id', '=', 'h.credential_id'))
+    .innerJoin('devices as d', (j) => j.onRef('d.tenant_id', '=', 'c.tenant_id').onRef('d.id', '=', 'c.device_id'))
+    .where('h.tenant_id', '=', tenantId).where('h.status', '=', 'out_of_sync').where('c.status', '=', 'active').whereRef('h.checked_at', '>=', 'c.secret_changed_at');
+  const rows = await base.select(['c.id', 'c.username', 'c.additional_info', 'd.name as device_name', 'h.changed_at', 'h.checked_at']).orderBy('h.changed_at').orderBy('c.id').limit(limit).execute();
+  const total = await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+  return { rows: rows.map((r) => ({ ...r, changed_at: Number(r.changed_at), checked_at: Number(r.checked_at) })), total: count(total) };
+}

@@ -68,6 +68,27 @@ export async function credentialAgeControl(db: DbOrTx, tenantId: string, now: nu
   }, { total, listed }, population);
 }
 
+/**
+ * Credentials whose stored secret no longer logs in to their target (the rotation heartbeat's verdict): the vault
+ * cannot give a working secret for them until they are reset.
+ */
+export async function outOfSyncControl(db: DbOrTx, tenantId: string, now: number): Promise<ControlResult> {
+  const found = await store.outOfSyncCredentials(db, tenantId, OFFENDER_LIMIT);
+  const listed: Offender[] = found.rows.map((r) => {
+    const resetsItself = typeof (JSON.parse(r.additional_info) as Record<string, unknown>).reconcileCredentialId === 'string';
+    return {
+      type: 'credential', id: r.id, label: `${r.username}@${r.device_name}`,
+      detail: `stored secret refused since ${iso(r.changed_at)} (${daysBetween(r.changed_at, now)} days); ${resetsItself ? 'a reset with its reconciliation credential is due or failed' : 'no reconciliation credential set'}`,
+    };
+  });
+  const population = await store.countCredentialsWithSecret(db, tenantId);
+  return ratioControl({
+    id: 'credentials-out-of-sync', title: 'Credentials out of sync with their target',
+    summary: `${found.total} of ${population} credentials with a secret hold one their target refuses.`,
+    remediation: 'Reset each listed account: POST /api/v1/credentials/{id}/reconcile (with additionalInfo.reconcileCredentialId set), or reset it on the target and store the new secret (POST /api/v1/credentials/{id}/secret).',
+  }, { total: found.total, listed }, population);
+}
+
 // The engine decides for members only: each policy is asked for one probe member, its username mask read as any username.
 const PROBE: Subject = { userId: '\u0000compliance-probe', username: '', groupIds: [] };
 const anyUsername = (policy: AccessPolicy): AccessPolicy => ({

@@ -40,6 +40,8 @@ interface Prepared {
   ctx: PluginContext;
   current: TargetSecret;
   admin?: AdminAccess;
+  /** A reconciliation: the current secret is known not to log in, so a target taking neither secret is where it started. */
+  reset: boolean;
 }
 
 /**
@@ -96,15 +98,19 @@ export function createRotationEngine(deps: {
     const target = { tenantId: row.tenant_id, host: device.address, port: device.port, connectorId: (device as DeviceTable & { connector_id?: string | null }).connector_id ?? null };
     const ctx: PluginContext = { username: cred.username, dial: () => deps.dial(target, { timeoutMs }), timeoutMs, info };
     const current = await openSecret(trx, row.tenant_id, cred);
-    // additionalInfo.adminCredentialId names another credential of the same device that may change this one.
-    const adminId = typeof info.adminCredentialId === 'string' ? info.adminCredentialId : null;
+    // additionalInfo.adminCredentialId names another credential of the same device that may change this one; a
+    // reconciliation resets the account with additionalInfo.reconcileCredentialId instead.
+    const reset = row.trigger === 'reconcile';
+    const field = reset ? 'reconcileCredentialId' : 'adminCredentialId';
+    const adminId = typeof info[field] === 'string' ? info[field] : null;
+    if (reset && !adminId) throw new RotationFailure('ROTATION_RECONCILE_NOT_SET', 'A reconciliation needs additionalInfo.reconcileCredentialId: another credential of the same device allowed to reset this account.', false);
     let admin: AdminAccess | undefined;
     if (adminId) {
-      const adminCred = isId(adminId) ? await credentials.findCredential(trx, row.tenant_id, adminId) : undefined;
-      if (!adminCred || adminCred.device_id !== cred.device_id) throw new RotationFailure('ROTATION_ADMIN_NOT_FOUND', 'additionalInfo.adminCredentialId must name another credential of the same device.', false);
+      const adminCred = isId(adminId) && adminId !== cred.id ? await credentials.findCredential(trx, row.tenant_id, adminId) : undefined;
+      if (!adminCred || adminCred.device_id !== cred.device_id) throw new RotationFailure('ROTATION_ADMIN_NOT_FOUND', `additionalInfo.${field} must name another credential of the same device.`, false);
       admin = { username: adminCred.username, secret: await openSecret(trx, row.tenant_id, adminCred) };
     }
-    return { plugin, ctx, current, admin, cred, device };
+    return { plugin, ctx, current, admin, reset, cred, device };
   }
 
   async function record(row: RotationTable, changes: Partial<RotationTable>, whenState: RotationState[] = store.activeStates): Promise<boolean> {
@@ -124,6 +130,7 @@ export function createRotationEngine(deps: {
       await audit.append(trx, row.tenant_id, { action: 'rotation.failed', actor: systemActor, outcome: 'failure', target, details: { rotationId: row.id, trigger: row.trigger, attempts: row.attempts, step: row.step, errorCode: failure.code, message: failure.message } });
       if (options.outOfSync) {
         await credentials.updateCredential(trx, row.tenant_id, row.credential_id, { needs_rotation: 1, updated_at: now });
+        await store.recordHeartbeat(trx, row.tenant_id, row.credential_id, { status: 'out_of_sync', errorCode: failure.code, now });
         await audit.append(trx, row.tenant_id, { action: 'credential.out_of_sync', actor: systemActor, outcome: 'failure', target, details: { rotationId: row.id, detectedBy: 'rotation' } });
       }
     });
@@ -147,6 +154,9 @@ export function createRotationEngine(deps: {
       const target = { type: 'credential', id: row.credential_id };
       await audit.append(trx, row.tenant_id, { action: 'credential.secret.changed', actor: systemActor, target, details: { version, reason: 'rotation' } });
       await audit.append(trx, row.tenant_id, { action: 'rotation.succeeded', actor: systemActor, target, details: { rotationId: row.id, trigger: row.trigger, attempts: fresh.attempts, version } });
+      // The new secret just logged in: the heartbeat's verdict is ok from now, and a reset closes what it found.
+      await store.recordHeartbeat(trx, row.tenant_id, row.credential_id, { status: 'ok', errorCode: null, now });
+      if (row.trigger === 'reconcile') await audit.append(trx, row.tenant_id, { action: 'credential.reconciled', actor: systemActor, target, details: { rotationId: row.id, version } });
       return { state: 'succeeded' as const, retry: false };
     });
   }
@@ -154,6 +164,8 @@ export function createRotationEngine(deps: {
   /** Which secret the target accepts now: the pending one is tried first (after a change it is the likely one). */
   async function accepted(prepared: Prepared, pending: TargetSecret): Promise<'pending' | 'current' | 'neither'> {
     if (await prepared.plugin.verify(prepared.ctx, pending)) return 'pending';
+    // A reset starts from a target that refuses the current secret: still refusing both means nothing changed.
+    if (prepared.reset) return 'current';
     return (await prepared.plugin.verify(prepared.ctx, prepared.current)) ? 'current' : 'neither';
   }
 
@@ -266,7 +278,7 @@ export function createRotationEngine(deps: {
     await crashPoint('after-pending-commit');
     const secrets = [pending.secret, prepared.current.secret, prepared.admin?.secret.secret ?? ''];
     try {
-      await prepared.plugin.change(prepared.ctx, { current: prepared.current, next: pending, admin: prepared.admin });
+      await prepared.plugin.change(prepared.ctx, { current: prepared.current, next: pending, admin: prepared.admin, reset: prepared.reset });
     } catch (error) {
       return afterFailure(begun.row, prepared, pending, classifyFailure(error, secrets), finalAttempt);
     }

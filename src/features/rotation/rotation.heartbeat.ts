@@ -12,29 +12,35 @@ import * as store from './rotation.store.js';
 /**
  * The heartbeat: checks that each rotatable credential's stored secret still logs in to its target, least recently
  * checked first. A secret the target refuses marks the credential out of sync (recorded once per change, with the
- * credential.out_of_sync event); an unreachable target is recorded as such and says nothing about the secret.
+ * credential.out_of_sync event) and, when it names a reconciliation credential, schedules a reset with it; an
+ * unreachable target is recorded as such and says nothing about the secret.
  */
-export function createHeartbeat(deps: { db: Db; audit: AuditLog; clock: Clock; engine: Pick<RotationEngine, 'verifyStored'>; plugins?: typeof rotationPlugins }) {
+export function createHeartbeat(deps: {
+  db: Db;
+  audit: AuditLog;
+  clock: Clock;
+  engine: Pick<RotationEngine, 'verifyStored'>;
+  /** Schedules a reset of a credential found out of sync (when it names a reconciliation credential); answers whether it did. */
+  reconcile?: (tenantId: string, credentialId: string) => Promise<boolean>;
+  plugins?: typeof rotationPlugins;
+}) {
   const { db, audit, clock, engine } = deps;
   const plugins = deps.plugins ?? rotationPlugins;
 
   async function record(tenantId: string, credentialId: string, status: CredentialHeartbeatTable['status'], errorCode: string | null): Promise<void> {
     const now = clock.now();
     await db.transaction().execute(async (trx) => {
-      const before = await trx.selectFrom('credential_heartbeats').selectAll().where('tenant_id', '=', tenantId).where('credential_id', '=', credentialId).executeTakeFirst();
-      const changedAt = before?.status === status ? before.changed_at : now;
-      if (before) await trx.updateTable('credential_heartbeats').set({ status, error_code: errorCode, checked_at: now, changed_at: changedAt }).where('tenant_id', '=', tenantId).where('credential_id', '=', credentialId).execute();
-      else await trx.insertInto('credential_heartbeats').values({ tenant_id: tenantId, credential_id: credentialId, status, error_code: errorCode, checked_at: now, changed_at: now }).execute();
-      if (status === 'out_of_sync' && before?.status !== 'out_of_sync') {
+      const before = await store.recordHeartbeat(trx, tenantId, credentialId, { status, errorCode, now });
+      if (status === 'out_of_sync' && before !== 'out_of_sync') {
         await audit.append(trx, tenantId, { action: 'credential.out_of_sync', actor: systemActor, outcome: 'failure', target: { type: 'credential', id: credentialId }, details: { detectedBy: 'heartbeat' } });
       }
     });
   }
 
-  /** Checks up to `limit` credentials; answers how many were ok, out of sync and unreachable. */
+  /** Checks up to `limit` credentials; answers how many were ok, out of sync (and how many of those are being reset) and unreachable. */
   async function beat(options: { limit?: number } = {}) {
     const limit = options.limit ?? 100;
-    const counts = { ok: 0, outOfSync: 0, unreachable: 0 };
+    const counts = { ok: 0, outOfSync: 0, unreachable: 0, reconciling: 0 };
     const candidates = await db.selectFrom('credentials as c')
       .leftJoin('credential_heartbeats as h', (j) => j.onRef('h.tenant_id', '=', 'c.tenant_id').onRef('h.credential_id', '=', 'c.id'))
       .select(['c.tenant_id', 'c.id', 'c.device_id', 'c.type', 'h.checked_at'])
@@ -54,7 +60,10 @@ export function createHeartbeat(deps: { db: Db; audit: AuditLog; clock: Clock; e
         const ok = await engine.verifyStored(c.tenant_id, c.id);
         await record(c.tenant_id, c.id, ok ? 'ok' : 'out_of_sync', null);
         if (ok) counts.ok += 1;
-        else counts.outOfSync += 1;
+        else {
+          counts.outOfSync += 1;
+          if (deps.reconcile && (await deps.reconcile(c.tenant_id, c.id))) counts.reconciling += 1;
+        }
       } catch (error) {
         await record(c.tenant_id, c.id, 'unreachable', classifyFailure(error, []).code);
         counts.unreachable += 1;

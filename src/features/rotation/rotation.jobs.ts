@@ -43,13 +43,18 @@ export function rotationJobHandlers(deps: { engine: RotationEngine; rotations: R
         const row = await store.findRotation(db, tenantId, rotationId);
         throw new RetryLater(row?.error_code ?? 'ROTATION_RETRY');
       }
+      // A rotation that left the target taking neither secret is reset at once when a reconciliation credential is set.
+      if (outcome.state === 'failed') {
+        const row = await store.findRotation(db, tenantId, rotationId);
+        if (row?.error_code === 'ROTATION_OUT_OF_SYNC' && row.trigger !== 'reconcile') await deps.rotations.reconcileOutOfSync(tenantId, row.credential_id);
+      }
     },
     'rotation.sweep': async () => {
       const scheduled = await deps.rotations.sweep();
       if (scheduled > 0) deps.log.info({ scheduled }, 'rotation sweep scheduled rotations');
     },
     'rotation.heartbeat': async () => {
-      const counts = await createHeartbeat({ db, audit: deps.audit, clock, engine }).beat();
+      const counts = await createHeartbeat({ db, audit: deps.audit, clock, engine, reconcile: deps.rotations.reconcileOutOfSync }).beat();
       if (counts.outOfSync > 0) deps.log.warn(counts, 'heartbeat found credentials out of sync');
     },
   };

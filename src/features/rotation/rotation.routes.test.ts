@@ -41,6 +41,38 @@ describe.each(dialects)('rotation routes on %s', (dialect) => {
     expect(events.map((e) => JSON.parse(e.details))).toContainEqual({ rotationId: rotation.id, trigger: 'manual' });
   });
 
+  /** A postgres device with an admin credential and an account that names it as its reconciliation credential. */
+  async function reconcilable(by = admin) {
+    const adminId = await credential(by);
+    const deviceId = (await call('GET', `/credentials/${adminId}`, by.token)).json().credential.device.id as string;
+    seq += 1;
+    const created = await call('POST', '/credentials', by.token, { deviceId, username: `acct${seq}`, type: 'password', secret: 'Current-password-1', additionalInfo: { reconcileCredentialId: adminId } });
+    expect(created.statusCode, created.body).toBe(201);
+    return created.json().credential.id as string;
+  }
+
+  it('POST /credentials/{id}/reconcile answers 202 with a rotation of trigger reconcile; without a reconciliation credential 400 ROTATION_RECONCILE_NOT_SET', async () => {
+    const id = await reconcilable();
+    const res = await call('POST', `/credentials/${id}/reconcile`);
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json().rotation).toMatchObject({ credentialId: id, trigger: 'reconcile', state: 'scheduled' });
+    expect((await call('POST', `/credentials/${id}/reconcile`)).json().error.code).toBe('ROTATION_IN_PROGRESS');
+    const plain = await credential();
+    const refused = await call('POST', `/credentials/${plain}/reconcile`);
+    expect([refused.statusCode, refused.json().error.code]).toEqual([400, 'ROTATION_RECONCILE_NOT_SET']);
+    expect((await call('GET', `/credentials/${plain}/rotations`)).json().rotations).toEqual([]);
+  });
+
+  it('reconciling needs vault.credentials.rotate; another tenant\'s credential answers 404; a bad id 400', async () => {
+    const id = await reconcilable();
+    const user = await activeUser(t, admin, `plainrec${seq}`, ['user']);
+    expect((await call('POST', `/credentials/${id}/reconcile`, user.token)).statusCode).toBe(403);
+    const foreign = await call('POST', `/credentials/${id}/reconcile`, other.token);
+    expect([foreign.statusCode, foreign.json().error.code]).toEqual([404, 'CREDENTIAL_NOT_FOUND']);
+    expect((await call('POST', `/credentials/${'x'.repeat(65)}/reconcile`)).statusCode).toBe(400);
+    expect((await call('GET', `/credentials/${id}/rotations`)).json().rotations).toEqual([]);
+  });
+
   it('a second request while one is scheduled answers 409 ROTATION_IN_PROGRESS; cancel ends it and only once', async () => {
     const id = await credential();
     const { rotation } = (await call('POST', `/credentials/${id}/rotate`)).json();

@@ -19,6 +19,11 @@ export function registerRotationRoutes(app: HttpApp, deps: { rotations: Rotation
     schema: { tags, summary: 'Rotate the secret on its target now (answers 202 with the scheduled rotation; follow it with GET /api/v1/rotations/{id})', security, params: idParams, response: { 202: one, ...errors } },
   }, async (request, reply) => reply.status(202).send({ rotation: await rotations.request(actorOf(request), request.params.id) }));
 
+  app.post('/credentials/:id/reconcile', {
+    config: { permission: 'vault.credentials.rotate' },
+    schema: { tags, summary: 'Reset the account on its target with its reconciliation credential (additionalInfo.reconcileCredentialId), for a secret that no longer logs in (202 with the scheduled rotation, trigger reconcile)', security, params: idParams, response: { 202: one, ...errors } },
+  }, async (request, reply) => reply.status(202).send({ rotation: await rotations.reconcile(actorOf(request), request.params.id) }));
+
   app.get('/credentials/:id/rotations', {
     config: { permission: 'vault.rotations.read' },
     schema: { tags, summary: "A credential's rotations, newest first", security, params: idParams, querystring: historyQuery, response: { 200: z.object({ rotations: z.array(rotationView), nextCursor: z.string().nullable() }), ...errors } },

@@ -20,6 +20,12 @@ export const ROTATION_JOB = 'rotation.run';
 const DAY = 86_400_000;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** The credential's reconciliation credential id (additionalInfo.reconcileCredentialId), if it names one. */
+export function reconciliationOf(cred: { additional_info: string }): string | null {
+  const id = (JSON.parse(cred.additional_info) as Record<string, unknown>).reconcileCredentialId;
+  return typeof id === 'string' && id !== '' ? id : null;
+}
+
 /** A rotation as callers see it: an allowlist, never a secret (not even whether one is pending beyond a flag). */
 export function toRotationView(row: RotationTable) {
   return {
@@ -51,6 +57,9 @@ export function createRotationService(deps: { db: Db; audit: AuditLog; clock: Cl
     if (!pluginFor(device.protocol, cred.type, plugins)) {
       throw invalid('ROTATION_UNSUPPORTED', `Custos cannot rotate a ${cred.type} credential on a ${device.protocol} device (it rotates ssh passwords and keys, postgres and mysql passwords).`);
     }
+    if (trigger === 'reconcile' && !reconciliationOf(cred)) {
+      throw invalid('ROTATION_RECONCILE_NOT_SET', 'The credential names no reconciliation credential: set additionalInfo.reconcileCredentialId to another credential of the same device allowed to reset this account.');
+    }
     if (!cred.secret_sealed) throw invalid('ROTATION_NO_SECRET', 'The credential has no secret yet: Custos logs in with the current secret to rotate it. Set one first (POST /api/v1/credentials/{id}/secret).');
     // The credential row's lock (a no-op update) orders concurrent requests, so only one becomes the active rotation.
     await credentials.updateCredential(trx, tenantId, cred.id, { updated_at: cred.updated_at });
@@ -72,6 +81,29 @@ export function createRotationService(deps: { db: Db; audit: AuditLog; clock: Cl
   async function request(actor: Actor, credentialId: string): Promise<RotationView> {
     const tenantId = actor.tenantId!;
     return toRotationView(await db.transaction().execute((trx) => schedule(trx, actor, tenantId, credentialId, 'manual')));
+  }
+
+  /** POST /credentials/{id}/reconcile: resets the account now with its reconciliation credential (it need not be out of sync). */
+  async function reconcile(actor: Actor, credentialId: string): Promise<RotationView> {
+    const tenantId = actor.tenantId!;
+    return toRotationView(await db.transaction().execute((trx) => schedule(trx, actor, tenantId, credentialId, 'reconcile')));
+  }
+
+  /**
+   * The heartbeat's follow-up on a credential it found out of sync: schedules a reset when the credential names a
+   * reconciliation credential, unless a rotation is active or a reset failed in the last day. Answers whether it did.
+   */
+  async function reconcileOutOfSync(tenantId: string, credentialId: string): Promise<boolean> {
+    const cred = await credentials.findCredential(db, tenantId, credentialId);
+    if (!cred || !reconciliationOf(cred)) return false;
+    if ((await store.credentialsFailedSince(db, tenantId, [cred.id], clock.now() - DAY, 'reconcile')).size > 0) return false;
+    try {
+      await db.transaction().execute((trx) => schedule(trx, systemActor, tenantId, cred.id, 'reconcile'));
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ROTATION_IN_PROGRESS') return false;
+      throw error;
+    }
   }
 
   /** One rotation of the caller's tenant. */
@@ -171,7 +203,7 @@ export function createRotationService(deps: { db: Db; audit: AuditLog; clock: Cl
     return checkin ? 'after-checkin' : 'after-reveal';
   }
 
-  return { schedule, request, get, history, heartbeatOf, cancel, sweep };
+  return { schedule, request, reconcile, reconcileOutOfSync, get, history, heartbeatOf, cancel, sweep };
 }
 
 /** Rotation requests, history and sweeps. */

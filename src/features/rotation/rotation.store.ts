@@ -1,5 +1,5 @@
 import type { DbOrTx } from '../../platform/db/database.js';
-import type { RotationState, RotationTable } from '../../platform/db/schema.rotation.js';
+import type { CredentialHeartbeatTable, RotationState, RotationTable, RotationTrigger } from '../../platform/db/schema.rotation.js';
 
 /** States a rotation can still leave. */
 export const activeStates: RotationState[] = ['scheduled', 'running'];
@@ -34,10 +34,12 @@ export async function credentialsWithActiveRotation(db: DbOrTx, tenantId: string
   return new Set(rows.map((r) => r.credential_id));
 }
 
-/** The credentials among candidates whose rotation failed since `since` (the sweep leaves them alone for a while). */
-export async function credentialsFailedSince(db: DbOrTx, tenantId: string, credentialIds: string[], since: number): Promise<Set<string>> {
+/** The credentials among candidates whose rotation (of one trigger, if given) failed since `since`: left alone for a while. */
+export async function credentialsFailedSince(db: DbOrTx, tenantId: string, credentialIds: string[], since: number, trigger?: RotationTrigger): Promise<Set<string>> {
   if (credentialIds.length === 0) return new Set();
-  const rows = await db.selectFrom('rotations').select('credential_id').where('tenant_id', '=', tenantId).where('credential_id', 'in', credentialIds).where('state', '=', 'failed').where('finished_at', '>', since).execute();
+  let query = db.selectFrom('rotations').select('credential_id').where('tenant_id', '=', tenantId).where('credential_id', 'in', credentialIds).where('state', '=', 'failed').where('finished_at', '>', since);
+  if (trigger) query = query.where('trigger', '=', trigger);
+  const rows = await query.execute();
   return new Set(rows.map((r) => r.credential_id));
 }
 
@@ -70,4 +72,14 @@ export async function credentialsInUse(db: DbOrTx, tenantId: string, credentialI
     db.selectFrom('access_requests').select('credential_id').where('tenant_id', '=', tenantId).where('credential_id', 'in', credentialIds).where('status', '=', 'approved').where('valid_from', '<=', now).where('valid_until', '>', now).execute(),
   ]);
   return new Set([...checkouts, ...windows].map((r) => r.credential_id));
+}
+
+/** Records a heartbeat verdict on a credential (changed_at moves only when the status does); answers the status before. */
+export async function recordHeartbeat(trx: DbOrTx, tenantId: string, credentialId: string, verdict: { status: CredentialHeartbeatTable['status']; errorCode: string | null; now: number }) {
+  const { status, errorCode, now } = verdict;
+  const before = await trx.selectFrom('credential_heartbeats').selectAll().where('tenant_id', '=', tenantId).where('credential_id', '=', credentialId).executeTakeFirst();
+  const changedAt = before?.status === status ? before.changed_at : now;
+  if (before) await trx.updateTable('credential_heartbeats').set({ status, error_code: errorCode, checked_at: now, changed_at: changedAt }).where('tenant_id', '=', tenantId).where('credential_id', '=', credentialId).execute();
+  else await trx.insertInto('credential_heartbeats').values({ tenant_id: tenantId, credential_id: credentialId, status, error_code: errorCode, checked_at: now, changed_at: now }).execute();
+  return before?.status ?? null;
 }

@@ -18,6 +18,9 @@ export interface RotationPlugin {
   verify(ctx: PluginContext, secret: TargetSecret): Promise<boolean>;
   /** A new secret for this account (the password generator's output for passwords; a new ed25519 key for ssh-key). */
   next(ctx: PluginContext, generatePassword: () => string): Promise<TargetSecret>;
-  /** Changes the account on the target from `current` to `next`, as the account itself or with `admin`. */
-  change(ctx: PluginContext, change: { current: TargetSecret; next: TargetSecret; admin?: AdminAccess }): Promise<void>;
+  /**
+   * Changes the account on the target from `current` to `next`, as the account itself or with `admin`. With `reset`
+   * (reconciliation) `current` no longer logs in: only `admin` may make the change.
+   */
+  change(ctx: PluginContext, change: { current: TargetSecret; next: TargetSecret; admin?: AdminAccess; reset?: boolean }): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sshdMissing, startSshd, type TestSshd } from '../../../../test/support/sshd.js';
+import { sshdMissing, startSshd, sudoMissing, type TestSshd } from '../../../../test/support/sshd.js';
 import type { PluginContext, TargetSecret } from './plugin.types.js';
 import { sshKeyPlugin as plugin } from './ssh-key.js';
 
@@ -122,5 +122,44 @@ describe.skipIf(skip)('the ssh-key plugin', () => {
     await expect(plugin.verify(hanging, key)).rejects.toMatchObject({ code: 'ROTATION_TARGET_TIMEOUT' });
     await expect(plugin.change(hanging, { current: key, next: await plugin.next(hanging, () => 'x') })).rejects.toMatchObject({ code: 'ROTATION_TARGET_TIMEOUT' });
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe.skipIf(skip || sudoMissing() !== null)('the ssh-key plugin resetting an account (reconciliation)', () => {
+  it('an admin allowed to run a shell as the account installs the new key as the account and takes out the stored one', async () => {
+    const stored = ssh2.utils.generateKeyPairSync('ed25519');
+    const other = ssh2.utils.generateKeyPairSync('ed25519');
+    const user = await sshd.createUser({ authorizedKeys: [stored.public, other.public] });
+    const admin = await sshd.createUser({ sudoRule: `ALL=(${user.username}) NOPASSWD: /bin/sh` });
+    const next = await plugin.next(ctx(user.username), () => 'x');
+    await plugin.change(ctx(user.username), { current: { secret: stored.private }, next, admin: { username: admin.username, secret: { secret: admin.password } }, reset: true });
+    expect(await plugin.verify(ctx(user.username), next)).toBe(true);
+    expect(await plugin.verify(ctx(user.username), { secret: stored.private })).toBe(false);
+    expect(await plugin.verify(ctx(user.username), { secret: other.private })).toBe(true);
+    const file = `${user.home}/.ssh/authorized_keys`;
+    // Written by the account itself: its own file, mode 600, never root's.
+    expect(statSync(file).uid).toBe(statSync(user.home).uid);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+  });
+
+  it('a reset when the stored secret is not even a key still installs the new key', async () => {
+    const user = await sshd.createUser();
+    const admin = await sshd.createUser({ sudoRule: `ALL=(${user.username}) NOPASSWD: /bin/sh` });
+    const next = await plugin.next(ctx(user.username), () => 'x');
+    await plugin.change(ctx(user.username), { current: { secret: 'not a key' }, next, admin: { username: admin.username, secret: { secret: admin.password } }, reset: true });
+    expect(await plugin.verify(ctx(user.username), next)).toBe(true);
+  });
+
+  it('an admin who may not run a shell as the account fails with ROTATION_PERMISSION_DENIED and changes nothing', async () => {
+    const stored = ssh2.utils.generateKeyPairSync('ed25519');
+    const user = await sshd.createUser({ authorizedKeys: [stored.public] });
+    const admin = await sshd.createUser({ sudo: true });
+    const before = readFileSync(`${user.home}/.ssh/authorized_keys`, 'utf8');
+    const next = await plugin.next(ctx(user.username), () => 'x');
+    const asAdmin = { username: admin.username, secret: { secret: admin.password } };
+    await expect(plugin.change(ctx(user.username), { current: { secret: stored.private }, next, admin: asAdmin, reset: true })).rejects.toMatchObject({ code: 'ROTATION_PERMISSION_DENIED' });
+    expect(readFileSync(`${user.home}/.ssh/authorized_keys`, 'utf8')).toBe(before);
+    await expect(plugin.change(ctx(user.username), { current: { secret: stored.private }, next, reset: true })).rejects.toMatchObject({ code: 'ROTATION_RECONCILE_NOT_SET' });
   });
 });
