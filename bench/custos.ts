@@ -26,6 +26,8 @@ export interface CustosOptions {
   nodeFlags?: string[];
   /** A postgres:// URL: the server and the CLI use it instead of the embedded SQLite store. */
   databaseUrl?: string;
+  /** More environment for the server and the CLI, such as CUSTOS_TARGET_ALLOW_CIDRS. */
+  env?: Record<string, string>;
 }
 
 const TENANT = 'bench';
@@ -77,7 +79,7 @@ export async function startCustos(options: CustosOptions, cleanup: Cleanup): Pro
   cleanup.defer({ run: removeDir, onExit: removeDir });
 
   const bin = path.join(options.repoRoot, 'bin', 'custos');
-  const env = cleanEnv(options.logLevel);
+  const env = { ...cleanEnv(options.logLevel), ...options.env };
   const store = options.databaseUrl ? ['--database-url', options.databaseUrl] : [];
   const server = await startServerChild({
     name: 'custos server',

@@ -14,6 +14,8 @@ export interface Target {
   connections?: number;
   /** The server process, to charge its CPU time to the requests it answered. */
   pid?: number;
+  /** A fixed request rate over all connections (requests/s), as steady traffic; otherwise as fast as answered. */
+  rate?: number;
 }
 
 /** How hard and how long: the measured seconds of each target are split into `rounds` slices. */
@@ -37,14 +39,15 @@ export interface Measurement {
   cpuUsPerRequest: number | undefined;
 }
 
-interface Slice {
+/** One measured stretch of load on a target. */
+export interface Slice {
   result: autocannon.Result;
   latencies: number[];
   cpuSeconds: number | undefined;
 }
 
 // autocannon's histogram stores whole milliseconds, too coarse for a 5 ms budget; keep each response's own timing.
-function fire(target: Target, connections: number, seconds: number): Promise<Slice> {
+export function fire(target: Target, connections: number, seconds: number): Promise<Slice> {
   const latencies: number[] = [];
   const cpu = () => (target.pid === undefined ? undefined : processCpuSeconds(target.pid));
   const cpuBefore = cpu();
@@ -53,7 +56,7 @@ function fire(target: Target, connections: number, seconds: number): Promise<Sli
     let next = 0;
     const requests = paths?.length ? [{ setupRequest: (request: autocannon.Request) => ({ ...request, path: paths[next++ % paths.length]! }) }] : undefined;
     // Only the options given: autocannon takes an undefined method or body for a value.
-    const options = { url: target.url, connections, duration: seconds, headers: target.headers, ...(target.method ? { method: target.method } : {}), ...(target.body === undefined ? {} : { body: target.body }), ...(requests ? { requests } : {}) };
+    const options = { url: target.url, connections, duration: seconds, headers: target.headers, ...(target.method ? { method: target.method } : {}), ...(target.body === undefined ? {} : { body: target.body }), ...(requests ? { requests } : {}), ...(target.rate ? { overallRate: target.rate } : {}) };
     const instance = autocannon(options, (error, result) => {
       const cpuAfter = cpu();
       if (error) reject(error instanceof Error ? error : new Error(String(error)));
@@ -65,8 +68,8 @@ function fire(target: Target, connections: number, seconds: number): Promise<Sli
   });
 }
 
-// Any failed request means we measured an error path, not the route: refuse the figure.
-function assertAllOk(target: Target, phase: string, result: autocannon.Result): void {
+/** Any failed request means we measured an error path, not the route: refuse the figure. */
+export function assertAllOk(target: Target, phase: string, result: autocannon.Result): void {
   const bad = { non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, resets: result.resets, mismatches: result.mismatches };
   if (result['2xx'] === 0 || Object.values(bad).some((count) => count > 0)) {
     const codes = JSON.stringify(result.statusCodeStats ?? {});
@@ -78,7 +81,8 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
 }
 
-function summarise(name: string, slices: Slice[]): Measurement {
+/** Latency percentiles, rate and CPU of a target over its slices. */
+export function summarise(name: string, slices: Slice[]): Measurement {
   const requests = slices.reduce((sum, s) => sum + s.result['2xx'], 0);
   const seconds = slices.reduce((sum, s) => sum + s.result.duration, 0);
   const sorted = Float64Array.from(slices.flatMap((s) => s.latencies)).sort();

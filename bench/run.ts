@@ -1,6 +1,7 @@
-// `npm run bench [-- --strict --database sqlite|postgres|both --suite all|vault|monitoring --duration S --warmup S
+// `npm run bench [-- --strict --database sqlite|postgres|both --suite all|vault|monitoring|targets --duration S --warmup S
 //   --rounds N --connections N --credentials N --devices N --policies N --profile DIR]`: Custos against a bare
-//   Fastify baseline (vault), and the monitoring budgets (SIEM forwarding, audit verify and search).
+//   Fastify baseline (vault), the monitoring budgets (SIEM forwarding, audit verify and search), and the target
+//   budgets (SSH rotation, connectivity checks beside API traffic).
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { startBenchPostgres } from './postgres.js';
 import { formatReport, judge, judgeVault, rounded, summaryLine, type Verdict } from './report.js';
 import { seedVault, type SeedPlan } from './vault-seed.js';
 import { benchMonitoring } from './monitoring.js';
+import { benchTargets } from './targets.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const LOG_LEVEL = 'warn';
@@ -49,7 +51,7 @@ function readFlags() {
   if (choice !== 'sqlite' && choice !== 'postgres' && choice !== 'both') throw new Error(`--database is sqlite, postgres or both, got "${choice}"`);
   const databases: Database[] = choice === 'both' ? ['sqlite', 'postgres'] : [choice];
   const suite = values.suite;
-  if (suite !== 'all' && suite !== 'vault' && suite !== 'monitoring') throw new Error(`--suite is all, vault or monitoring, got "${suite}"`);
+  if (suite !== 'all' && suite !== 'vault' && suite !== 'monitoring' && suite !== 'targets') throw new Error(`--suite is all, vault, monitoring or targets, got "${suite}"`);
   return { plan, seed, databases, suite, strict: values.strict, profileDir: values.profile ? path.resolve(values.profile) : undefined };
 }
 
@@ -156,7 +158,7 @@ async function main(flags: ReturnType<typeof readFlags>): Promise<boolean> {
     say(`Custos bench: ${plan.connections} connections, ${plan.warmupSeconds} s warm-up + ${plan.durationSeconds} s measured per route in ${plan.rounds} alternating rounds; node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
     say(`  baseline: bare Fastify 5 GET / in its own process at ${baselineServer.url}, measured again interleaved with each database's routes`);
     const runs: DatabaseRun[] = [];
-    for (const database of flags.suite === 'monitoring' ? [] : flags.databases) {
+    for (const database of flags.suite === 'all' || flags.suite === 'vault' ? flags.databases : []) {
       // Each database's server (and cluster) stops before the next starts: they would share the 2 CPUs otherwise.
       const mark = cleanup.mark();
       try {
@@ -166,7 +168,9 @@ async function main(flags: ReturnType<typeof readFlags>): Promise<boolean> {
       }
     }
     // Monitoring runs after the vault servers stopped, so its figures do not share the CPUs with them.
-    const monitoring = flags.suite === 'vault' ? undefined : await benchMonitoring(flags.databases, progress);
+    const monitoring = flags.suite === 'all' || flags.suite === 'monitoring' ? await benchMonitoring(flags.databases, progress) : undefined;
+    // Targets last: real sshd accounts, and Custos servers checking devices while serving API traffic.
+    const targets = flags.suite === 'all' || flags.suite === 'targets' ? await benchTargets(flags.databases, repoRoot, cleanup, progress) : undefined;
     say('');
     for (const run of runs) {
       say(run.report);
@@ -178,15 +182,21 @@ async function main(flags: ReturnType<typeof readFlags>): Promise<boolean> {
       for (const v of monitoring.verdicts) say(`  budget ${v.name}: ${v.actual} ${v.pass ? 'PASS' : 'FAIL'}`);
       say('');
     }
+    if (targets) {
+      say('targets:');
+      for (const line of targets.lines) say(`  ${line}`);
+      for (const v of targets.verdicts) say(`  budget ${v.name}: ${v.actual} ${v.pass ? 'PASS' : 'FAIL'}`);
+      say('');
+    }
     say('(latency: per-response client-side timings, sub-millisecond; req/s: 2xx responses / measured seconds;');
     say(" cpu us/req: the server process's user+system CPU per answered request, from /proc: steadier than req/s on a busy machine;");
     say(' reveal: a plain user, allow-mode policies, rotating over the credentials; list: an administrator, the first page of 10 sites in rotation, judged at the same connections as the rest)');
     await cleanup.run();
     if (profileDir) say(`CPU profiles of the custos servers written to ${profileDir}/<database>`);
-    const verdicts = [...runs.flatMap((r) => r.verdicts), ...(monitoring?.verdicts ?? [])];
+    const verdicts = [...runs.flatMap((r) => r.verdicts), ...(monitoring?.verdicts ?? []), ...(targets?.verdicts ?? [])];
     say(summaryLine(
       { connections: plan.connections, durationSeconds: plan.durationSeconds, rounds: plan.rounds, logLevel: LOG_LEVEL, node: process.version, cpus: os.cpus().length },
-      { ...Object.fromEntries(runs.map((r) => [r.database, r.figures])), ...(monitoring ? { monitoring: monitoring.figures } : {}) },
+      { ...Object.fromEntries(runs.map((r) => [r.database, r.figures])), ...(monitoring ? { monitoring: monitoring.figures } : {}), ...(targets ? { targets: targets.figures } : {}) },
       verdicts,
     ));
     return verdicts.every((v) => v.pass);

@@ -26,4 +26,20 @@ describe('the connectivity loop', () => {
     await stopping;
     expect(rounds).toBe(1);
   });
+
+  it('rounds start at a fixed rate: a long round is not followed by a full extra poll period', async () => {
+    const starts: number[] = [];
+    const loop = startConnectivityLoop({
+      leader: { isLeader: () => true },
+      connectivity: { sweep: async () => (starts.push(Date.now()), await new Promise((r) => setTimeout(r, 150)), 0) },
+      log: createLogger({ level: 'silent' }),
+      pollMs: 200,
+    });
+    await new Promise((r) => setTimeout(r, 950));
+    await loop.stop();
+    // Every 200 ms from the first start (not 350): four rounds by 950 ms.
+    expect(starts.length).toBeGreaterThanOrEqual(4);
+    const gaps = starts.slice(1).map((at, i) => at - starts[i]!);
+    expect(Math.max(...gaps)).toBeLessThan(300);
+  });
 });

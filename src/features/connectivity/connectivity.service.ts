@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Actor } from '../../platform/actor.js';
 import type { AuditLog } from '../../platform/audit/audit-log.js';
 import type { Clock } from '../../platform/clock.js';
@@ -129,27 +130,44 @@ export function createConnectivityService(deps: { db: Db; audit: AuditLog; clock
     });
   }
 
+  let lastRoundAt: number | null = null;
+
   /**
    * One scheduled round: every active tenant with checks enabled, every active device whose last check is older than
-   * the tenant's interval, at most `concurrency` checks at a time. Answers how many devices it checked.
+   * the tenant's interval (oldest first), at most `concurrency` checks at a time. With `pollMs` (how often rounds
+   * run) a round takes only its share of the tenant's devices: a quarter more than the time since the last round
+   * (at least pollMs) covers of the interval, so checks spread over the interval instead of one burst per interval.
+   * With `spreadMs` the round's check starts are spaced evenly over that long. Answers how many devices it checked.
    */
-  async function sweep(options: { concurrency?: number; maxDevices?: number; isLeader?: () => boolean } = {}): Promise<number> {
+  async function sweep(options: { concurrency?: number; maxDevices?: number; pollMs?: number; spreadMs?: number; isLeader?: () => boolean } = {}): Promise<number> {
     const concurrency = options.concurrency ?? 16;
     const maxDevices = options.maxDevices ?? 5_000;
+    const startedAt = clock.now();
+    const sinceLast = options.pollMs ? Math.max(options.pollMs, lastRoundAt === null ? 0 : startedAt - lastRoundAt) : 0;
+    if (options.pollMs) lastRoundAt = startedAt;
     const due: DeviceTable[] = [];
     for (const tenantId of await store.activeTenantIds(db)) {
       const settings = await readConnectivitySettings(db, tenantId);
       if (!settings.enabled) continue;
+      const intervalMs = settings.intervalMinutes * 60_000;
       // A little slack, so a device checked a moment past its slot last round is not skipped this round.
-      const before = clock.now() - settings.intervalMinutes * 60_000 + 5_000;
-      due.push(...(await store.dueDevices(db, tenantId, before, maxDevices - due.length)));
+      const before = startedAt - intervalMs + 5_000;
+      const share = sinceLast && sinceLast < intervalMs ? Math.ceil(((await store.countActiveDevices(db, tenantId)) * sinceLast * 1.25) / intervalMs) : Number.POSITIVE_INFINITY;
+      due.push(...(await store.dueDevices(db, tenantId, before, Math.min(share, maxDevices - due.length))));
       if (due.length >= maxDevices) break;
     }
+    const spacingMs = options.spreadMs && due.length > 0 ? options.spreadMs / due.length : 0;
+    const roundStart = Date.now();
     let next = 0;
     let checked = 0;
+    const live = () => options.isLeader?.() ?? true;
     const worker = async () => {
-      while (next < due.length && (options.isLeader?.() ?? true)) {
-        const device = due[next++]!;
+      while (next < due.length && live()) {
+        const index = next++;
+        const device = due[index]!;
+        // Short naps, so a stopped loop or a lost leadership ends the round promptly.
+        for (let wait = roundStart + index * spacingMs - Date.now(); wait > 0 && live(); wait = roundStart + index * spacingMs - Date.now()) await sleep(Math.min(wait, 250));
+        if (!live()) break;
         try {
           await run(device, 'scheduled', null);
           checked += 1;

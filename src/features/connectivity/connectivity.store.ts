@@ -44,6 +44,12 @@ export async function dueDevices(db: DbOrTx, tenantId: string, before: number, l
     .orderBy('s.checked_at').orderBy('devices.id').limit(limit).execute();
 }
 
+/** How many active devices a tenant has: a paced round takes its share of them. */
+export async function countActiveDevices(db: DbOrTx, tenantId: string): Promise<number> {
+  const row = await db.selectFrom('devices').select((eb) => eb.fn.countAll().as('n')).where('tenant_id', '=', tenantId).where('status', '=', 'active').executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
 /** Active tenants' ids: the scheduler's round covers each. */
 export async function activeTenantIds(db: DbOrTx): Promise<string[]> {
   return (await db.selectFrom('tenants').select('id').where('status', '=', 'active').orderBy('id').execute()).map((row) => row.id);

@@ -186,4 +186,56 @@ describe.each(dialects)('connectivity checks of real targets on %s', (dialect) =
     expect(await service.sweep()).toBe(0);
     await new Promise((r) => server.close(r));
   });
+
+  it('paced rounds spread a tenant\'s checks over its interval instead of checking every device in one burst', async () => {
+    const paced = await t.tenantWithAdmin('paced');
+    const pacedActor = await actorOf(paced);
+    const server = await listenOn();
+    const port = (server.address() as net.AddressInfo).port;
+    for (let i = 0; i < 12; i += 1) await t.runtime.services.devices.create(pacedActor, { name: `p${i}`, address: '127.0.0.1', port, protocol: 'http' } as never);
+    // Only this tenant checks: the others are switched off for the test.
+    for (const who of [actor, await actorOf(await t.tenantWithAdmin('paced-off'))]) await service.updateSettings(who, { enabled: false });
+    await t.runtime.database.db.updateTable('tenants').set({ status: 'suspended' }).where('id', 'not in', [paced.id]).execute();
+    try {
+      await service.updateSettings(pacedActor, { intervalMinutes: 1 });
+      // A 20 s round of a 1-minute interval takes a quarter more than a third of the 12 devices: 5, oldest first.
+      const rounds: number[] = [];
+      for (let i = 0; i < 6; i += 1) {
+        rounds.push(await service.sweep({ pollMs: 20_000 }));
+        t.clock.advance(20_000);
+      }
+      expect(rounds.slice(0, 3)).toEqual([5, 5, 2]);
+      // Then every minute each device is checked once: 12 checks in each three rounds.
+      expect(rounds.slice(3).reduce((a, b) => a + b, 0)).toBe(12);
+    } finally {
+      await t.runtime.database.db.updateTable('tenants').set({ status: 'active' }).where('status', '=', 'suspended').execute();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('a round with spreadMs spaces its check starts evenly, and ends early when leadership is lost', async () => {
+    const spread = await t.tenantWithAdmin('spread');
+    const spreadActor = await actorOf(spread);
+    const arrivals: number[] = [];
+    const server = net.createServer((socket) => (arrivals.push(Date.now()), socket.end()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    for (let i = 0; i < 4; i += 1) await t.runtime.services.devices.create(spreadActor, { name: `s${i}`, address: '127.0.0.1', port, protocol: 'http' } as never);
+    await t.runtime.database.db.updateTable('tenants').set({ status: 'suspended' }).where('id', 'not in', [spread.id]).execute();
+    try {
+      expect(await service.sweep({ spreadMs: 900 })).toBe(4);
+      // Starts at 0, 225, 450 and 675 ms: never all at once.
+      expect(arrivals).toHaveLength(4);
+      expect(arrivals[3]! - arrivals[0]!).toBeGreaterThanOrEqual(600);
+      t.clock.advance(10 * 60_000);
+      let leading = true;
+      setTimeout(() => (leading = false), 300);
+      const started = Date.now();
+      expect(await service.sweep({ spreadMs: 60_000, isLeader: () => leading })).toBe(1);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await t.runtime.database.db.updateTable('tenants').set({ status: 'active' }).where('status', '=', 'suspended').execute();
+      await new Promise((r) => server.close(r));
+    }
+  });
 });

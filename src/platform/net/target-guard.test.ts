@@ -33,6 +33,22 @@ describe('target guard', () => {
     expect(guard.check('::ffff:10.1.2.3').allowed).toBe(true);
   });
 
+  it('judges an IPv6 address that carries an IPv4 host (NAT64, 6to4, IPv4-compatible) as that host too', () => {
+    const carried = (reason: string) => ({ allowed: false, reason: `${reason} (an IPv4 address inside an IPv6 one)` });
+    expect(guard.check('64:ff9b::127.0.0.1')).toEqual(carried('loopback'));
+    expect(guard.check('64:ff9b::a9fe:a9fe')).toEqual(carried('the cloud metadata service'));
+    expect(guard.check('64:ff9b:1::7f00:1')).toEqual(carried('loopback'));
+    expect(guard.check('2002:7f00:1::1')).toEqual(carried('loopback'));
+    expect(guard.check('2002:a9fe:a9fe::')).toEqual(carried('the cloud metadata service'));
+    expect(guard.check('::127.0.0.1')).toEqual(carried('loopback'));
+    expect(guard.check('64:ff9b::8.8.8.8').allowed).toBe(true);
+    expect(guard.check('2002:0808:0808::1').allowed).toBe(true);
+    // The allow list opens the carried host as it opens the plain one.
+    expect(createTargetGuard({ allowCidrs: ['127.0.0.0/8'] }).check('64:ff9b::7f00:1').allowed).toBe(true);
+    // A range the operator reserved is refused inside NAT64 too.
+    expect(createTargetGuard({ allowCidrs: [], denyCidrs: ['10.9.0.0/16'] }).check('64:ff9b::10.9.1.1').allowed).toBe(false);
+  });
+
   it('refuses what is not a decimal address (octal and hex forms would slip past naive filters)', () => {
     expect(guard.check('0177.0.0.1').allowed).toBe(false);
     expect(guard.check('0x7f.0.0.1').allowed).toBe(false);

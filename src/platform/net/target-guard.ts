@@ -104,8 +104,24 @@ export const refusedByDefault: ReadonlyArray<{ cidr: string; reason: string }> =
 const defaults = refusedByDefault.map((entry) => ({ cidr: parseCidr(entry.cidr), reason: entry.reason }));
 
 /**
+ * The IPv4 host an IPv6 address carries to a gateway that unwraps it: NAT64 (64:ff9b::/96 and the local-use
+ * 64:ff9b:1::/48, last 32 bits), 6to4 (2002::/16, the 32 bits after the prefix) and the deprecated IPv4-compatible
+ * form (::a.b.c.d). Null when it carries none.
+ */
+export function embeddedIpv4(address: ParsedAddress): ParsedAddress | null {
+  if (address.family !== 6) return null;
+  const v = address.value;
+  if (v >> 32n === 0x64ff9bn << 64n || v >> 80n === 0x64ff9b0001n) return { family: 4, value: v & 0xffffffffn };
+  if (v >> 112n === 0x2002n) return { family: 4, value: (v >> 80n) & 0xffffffffn };
+  // ::/96 holds :: and ::1 as well; those two have their own verdicts above.
+  if (v >> 32n === 0n && v > 1n) return { family: 4, value: v };
+  return null;
+}
+
+/**
  * Judges target addresses: refused when in the default list or the operator's deny list, unless the operator's
- * allow list covers them (the allow list wins, so an operator can open loopback for tests or a lab range).
+ * allow list covers them (the allow list wins, so an operator can open loopback for tests or a lab range). An IPv6
+ * address that carries an IPv4 host (NAT64, 6to4) is judged as that host too: a gateway would deliver it there.
  */
 export function createTargetGuard(options: { allowCidrs: string[]; denyCidrs?: string[] }) {
   const allow = options.allowCidrs.map(parseCidr);
@@ -117,7 +133,11 @@ export function createTargetGuard(options: { allowCidrs: string[]; denyCidrs?: s
       if (!address) return { allowed: false, reason: 'not an IP address' };
       if (allow.some((cidr) => cidrContains(cidr, address))) return { allowed: true, reason: null };
       const hit = deny.find((entry) => cidrContains(entry.cidr, address));
-      return hit ? { allowed: false, reason: hit.reason } : { allowed: true, reason: null };
+      if (hit) return { allowed: false, reason: hit.reason };
+      const carried = embeddedIpv4(address);
+      if (!carried || allow.some((cidr) => cidrContains(cidr, carried))) return { allowed: true, reason: null };
+      const inner = deny.find((entry) => cidrContains(entry.cidr, carried));
+      return inner ? { allowed: false, reason: `${inner.reason} (an IPv4 address inside an IPv6 one)` } : { allowed: true, reason: null };
     },
   };
 }
