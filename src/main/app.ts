@@ -1,3 +1,4 @@
+import { registerSnapshotRoutes } from '../features/snapshots/snapshots.routes.js';
 import type { HttpApp } from '../platform/http/create-app.js';
 import { createHttpApp } from '../platform/http/create-app.js';
 import { requireBearer } from '../platform/http/authenticate.js';
@@ -103,6 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
   await app.register(async (scope: HttpApp) => {
     requireBearer(scope, (token, request) => services.operators.authenticate(token, request.ip), 'create an operator token with: custos operator token create');
     registerTenantRoutes(scope, { tenants: services.tenants });
+    registerSnapshotRoutes(scope, { snapshots: services.snapshots });
   }, { prefix: '/ops/v1' });
 
   // The identity provider's plane: only SCIM tokens (csp_), its own errors and content type (features/scim).

@@ -11,6 +11,7 @@ import { startConnectivityLoop } from '../features/connectivity/connectivity.job
 import { startSiemForwarding } from '../features/siem/siem.jobs.js';
 import { auditJobHandlers, auditSchedules } from '../features/audit/audit.jobs.js';
 import { rotationBackground, rotationSchedules } from '../features/rotation/rotation.jobs.js';
+import { snapshotJobHandlers, snapshotSchedules } from '../features/snapshots/snapshots.jobs.js';
 import type { Runtime } from './runtime.js';
 
 /** Starts this node's job worker, its leader election and the leader-only schedules; stop() drains them. */
@@ -21,13 +22,13 @@ export async function startBackgroundWork(runtime: Runtime) {
   const rotation = rotationBackground({ db: database.db, audit: runtime.audit, clock, keyring: runtime.keyring, queue, log, rotations: runtime.services.rotations, dial: runtime.services.dialer, deviceConcurrency: config.rotationDeviceConcurrency, crashAt: config.rotationCrashAt });
   const worker = createJobWorker({
     queue,
-    handlers: { ...identityJobHandlers({ db: database.db, clock, log, deactivate: runtime.services.deactivate }), ...custodyJobHandlers({ custody: runtime.services.custody, log }), ...accessRequestJobHandlers({ lifecycle: runtime.services.requestLifecycle, log }), ...notificationJobHandlers({ smtp: runtime.services.smtp, log }), ...auditJobHandlers({ checkpoints: runtime.services.auditCheckpoints, log }), ...complianceJobHandlers({ compliance: runtime.services.compliance, log }), ...rotation.handlers },
+    handlers: { ...identityJobHandlers({ db: database.db, clock, log, deactivate: runtime.services.deactivate }), ...custodyJobHandlers({ custody: runtime.services.custody, log }), ...accessRequestJobHandlers({ lifecycle: runtime.services.requestLifecycle, log }), ...notificationJobHandlers({ smtp: runtime.services.smtp, log }), ...auditJobHandlers({ checkpoints: runtime.services.auditCheckpoints, log }), ...complianceJobHandlers({ compliance: runtime.services.compliance, log }), ...snapshotJobHandlers({ snapshots: runtime.services.snapshots, keep: config.snapshotKeep, log }), ...rotation.handlers },
     owner: `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     log,
     clock,
   });
   const leader = createLeaderElector({ dialect: database.dialect, postgresUrl: config.databaseUrl, log });
-  const scheduler = createScheduler({ leader, queue, schedules: [...identitySchedules, ...custodySchedules, ...accessRequestSchedules, ...complianceSchedules, ...auditSchedules, ...rotationSchedules], clock, log });
+  const scheduler = createScheduler({ leader, queue, schedules: [...identitySchedules, ...custodySchedules, ...accessRequestSchedules, ...complianceSchedules, ...auditSchedules, ...rotationSchedules, ...snapshotSchedules(config.snapshotSchedule)], clock, log });
   await leader.start();
   scheduler.start();
   worker.start();

@@ -1,3 +1,4 @@
+import { snapshotCommand } from './commands/snapshot.js';
 import { Command, CommanderError } from 'commander';
 import { DomainError, FatalConfigError } from '../platform/errors.js';
 import { auditCommand } from './commands/audit.js';
@@ -21,7 +22,7 @@ export function createProgram(): Command {
     .option('--host <host>', 'HTTP address (env CUSTOS_HOST, default 127.0.0.1)')
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [serverCommand(), migrateCommand(), tenantCommand(), operatorCommand(), auditCommand(), importCommand(), rootKeyCommand(), connectorCommand()]) {
+  for (const command of [serverCommand(), migrateCommand(), tenantCommand(), operatorCommand(), auditCommand(), importCommand(), rootKeyCommand(), connectorCommand(), snapshotCommand()]) {
     program.addCommand(command);
   }
   // addCommand does not pass settings down: every subcommand must throw, not exit 1 (1 means "tampered").

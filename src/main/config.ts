@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { FatalConfigError } from '../platform/errors.js';
 import { parseCidr } from '../platform/net/target-guard.js';
@@ -24,6 +25,12 @@ export interface Config {
   logLevel: string;
   /** `custos connector run`: the connector token, when not given with --token (CUSTOS_CONNECTOR_TOKEN). */
   connectorToken: string | undefined;
+  /** Where snapshots are written (CUSTOS_SNAPSHOT_DIR, default <data dir>/snapshots). */
+  snapshotDir: string;
+  /** How many scheduled system snapshots are kept (CUSTOS_SNAPSHOT_KEEP, default 5). */
+  snapshotKeep: number;
+  /** When the scheduled snapshot runs, a UTC cron expression (CUSTOS_SNAPSHOT_SCHEDULE, default "0 3 * * *"). */
+  snapshotSchedule: string;
 }
 
 /** Flags given on the command line; they win over the environment. */
@@ -60,6 +67,17 @@ function cidrList(name: string, value: string | undefined): string[] {
   return entries;
 }
 
+/** A cron expression (UTC, croner syntax); a malformed one stops start-up naming the variable. */
+function cronOf(name: string, value: string | undefined, fallback: string): string {
+  if (!value) return fallback;
+  try {
+    new Cron(value, { timezone: 'UTC', paused: true }).stop();
+  } catch (error) {
+    throw new FatalConfigError('CONFIG_INVALID', `${name} must be a cron expression such as "0 3 * * *" (daily at 03:00 UTC): ${(error as Error).message}.`);
+  }
+  return value;
+}
+
 /** The only reader of process.env: flags first, then CUSTOS_* variables, then the documented defaults. */
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(flags.dataDir ?? env.CUSTOS_DATA_DIR ?? './.custos');
@@ -86,5 +104,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     trustedProxies: list(env.CUSTOS_TRUSTED_PROXIES),
     logLevel: env.CUSTOS_LOG_LEVEL ?? 'info',
     connectorToken: env.CUSTOS_CONNECTOR_TOKEN || undefined,
+    snapshotDir: path.resolve(env.CUSTOS_SNAPSHOT_DIR ?? path.join(dataDir, 'snapshots')),
+    snapshotKeep: Math.max(1, parsePort('CUSTOS_SNAPSHOT_KEEP', env.CUSTOS_SNAPSHOT_KEEP, 5)),
+    snapshotSchedule: cronOf('CUSTOS_SNAPSHOT_SCHEDULE', env.CUSTOS_SNAPSHOT_SCHEDULE, '0 3 * * *'),
   };
 }

@@ -56,9 +56,11 @@ import { createTargetGuard } from '../platform/net/target-guard.js';
 import { createConnectivityService } from '../features/connectivity/connectivity.service.js';
 import { destinationHealth } from '../features/siem/siem-health.js';
 import type { Config } from './config.js';
+import { version } from './version.js';
+import { createSnapshotService } from '../features/snapshots/snapshots.service.js';
 
 /** Wires each feature's service with exactly the dependencies it declares. */
-export function createServices(deps: { database: Database; keyring: Keyring; audit: AuditLog; clock: Clock; log: Logger; config: Pick<Config, 'publicUrl' | 'targetAllowCidrs' | 'targetDenyCidrs'>; signals: Signals }) {
+export function createServices(deps: { database: Database; keyring: Keyring; audit: AuditLog; clock: Clock; log: Logger; config: Pick<Config, 'publicUrl' | 'targetAllowCidrs' | 'targetDenyCidrs' | 'databaseUrl' | 'snapshotDir'>; signals: Signals }) {
   const { database, keyring, audit, clock, log } = deps;
   const db = database.db;
   // A closure breaks the cycle: the second factor asks identity's role resolution, which needs the second factor.
@@ -127,6 +129,9 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   // The one way to open connections to targets (checks, rotation): resolved once, every answer vetted; connector-reached devices go through the connectors' tunnels.
   const dialer = createTargetDialer({ allowCidrs: deps.config.targetAllowCidrs, denyCidrs: deps.config.targetDenyCidrs, tunnels: connectors.tunnels });
   const connectivity = createConnectivityService({ db, audit, clock, keyring, dial: dialer, log });
-  return { rotations, connectors, dialer, connectivity, auditTrail, auditCheckpoints, auditExport, can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, accessRequests, approvals, requestLifecycle, reveal, custody, clients, clientGrants, deactivate, scim, notifications, smtp, siem, siemDeliver, behaviour, behaviourConsumer, compliance, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
+  // Snapshots read the store through their own connection (a consistent read that blocks no writer).
+  const snapshotStore = deps.config.databaseUrl ? { dialect: 'postgres' as const, url: deps.config.databaseUrl } : { dialect: 'sqlite' as const, file: database.location };
+  const snapshots = createSnapshotService({ db, store: snapshotStore, dir: deps.config.snapshotDir, rootKey: keyring.currentRootKey, audit, clock, version });
+  return { snapshots, rotations, connectors, dialer, connectivity, auditTrail, auditCheckpoints, auditExport, can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, accessRequests, approvals, requestLifecycle, reveal, custody, clients, clientGrants, deactivate, scim, notifications, smtp, siem, siemDeliver, behaviour, behaviourConsumer, compliance, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -150,6 +150,9 @@ export function createKeyring(deps: {
     rootKey = key;
   }
 
-  return { createScopeKey, seal, open, deriveKey, destroyScopeKeys, forget, rewrapAll, useRootKey };
+  /** The root key in use, for what is sealed under it directly (snapshots); never logged, never stored. */
+  const currentRootKey = (): Buffer => rootKey;
+
+  return { createScopeKey, seal, open, deriveKey, destroyScopeKeys, forget, rewrapAll, useRootKey, currentRootKey };
 }
 export type Keyring = ReturnType<typeof createKeyring>;

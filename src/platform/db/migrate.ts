@@ -50,6 +50,17 @@ export function createMigrationRunner(db: Kysely<Schema>, migrations: Record<str
     return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   }
 
+  /** Applies the pending migrations up to and including `name` (a restore rebuilds a snapshot's schema first). */
+  async function upTo(name: string): Promise<string[]> {
+    if (!(name in migrations)) throw new FatalConfigError('SCHEMA_TOO_NEW', `Migration ${name} is not one this Custos release knows: the snapshot was taken by a newer release. Restore it with that release.`);
+    const { error, results } = await migrator.migrateTo(name);
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+      throw new FatalConfigError('MIGRATION_FAILED', `Migration ${failed} failed: ${(error as Error).message}`);
+    }
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  }
+
   /** True when every migration this release ships has been applied and none it does not know. */
   async function isCurrent(): Promise<boolean> {
     const [states, unknown] = await Promise.all([status(), unknownApplied()]);
@@ -61,6 +72,6 @@ export function createMigrationRunner(db: Kysely<Schema>, migrations: Record<str
     return (await status()).filter((s) => s.appliedAt === null).map((s) => s.name);
   }
 
-  return { status, up, assertNotNewer, isCurrent, pending };
+  return { status, up, upTo, assertNotNewer, isCurrent, pending };
 }
 export type MigrationRunner = ReturnType<typeof createMigrationRunner>;
