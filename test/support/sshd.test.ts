@@ -3,6 +3,7 @@ import net from 'node:net';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSshd, sshdMissing, type TestSshd } from './sshd.js';
+import { parsableEd25519 } from './ssh-keys.js';
 
 /** Tries one login; answers 'ok', 'denied' (authentication failed) or the other error's message. */
 function login(port: number, username: string, auth: { password?: string; privateKey?: string }): Promise<string> {
@@ -37,7 +38,7 @@ describe.skipIf(sshdMissing() !== null)('test sshd', () => {
   });
 
   it('installs authorized keys the way StrictModes accepts them', async () => {
-    const keys = ssh2.utils.generateKeyPairSync('ed25519');
+    const keys = parsableEd25519();
     const user = await sshd.createUser({ authorizedKeys: [keys.public] });
     expect(statSync(`${user.home}/.ssh/authorized_keys`).mode & 0o777).toBe(0o600);
     expect(await login(sshd.port, user.username, { privateKey: keys.private })).toBe('ok');

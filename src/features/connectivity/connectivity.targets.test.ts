@@ -1,5 +1,4 @@
 import net from 'node:net';
-import { utils } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/support/app.js';
 import { dialects } from '../../../test/support/databases.js';
@@ -10,6 +9,7 @@ import { startSshd, type TestSshd } from '../../../test/support/sshd.js';
 import { createLogger } from '../../platform/log.js';
 import { createTargetDialer } from '../../platform/net/dial.js';
 import { createConnectivityService, type ConnectivityService } from './connectivity.service.js';
+import { parsableEd25519 } from '../../../test/support/ssh-keys.js';
 
 let sshd: TestSshd | null = null;
 let pgTarget: PostgresTarget | null = null;
@@ -121,7 +121,7 @@ describe.each(dialects)('connectivity checks of real targets on %s', (dialect) =
 
   it('ssh: reads the banner, logs in with a password or a key, and a wrong password is degraded', async (c) => {
     if (!sshd) return c.skip();
-    const { private: privateKey, public: publicKey } = utils.generateKeyPairSync('ed25519');
+    const { private: privateKey, public: publicKey } = parsableEd25519();
     const user = await sshd.createUser({ authorizedKeys: [publicKey] });
     try {
       const bare = await device('ssh-bare', 'ssh', sshd.port);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshdMissing, startSshd, sudoMissing, type TestSshd } from '../../../../test/support/sshd.js';
 import type { PluginContext, TargetSecret } from './plugin.types.js';
 import { sshKeyPlugin as plugin } from './ssh-key.js';
+import { parsableEd25519 } from '../../../../test/support/ssh-keys.js';
 
 let sshd: TestSshd;
 let hang: net.Server;
@@ -47,8 +48,8 @@ describe.skipIf(skip)('the ssh-key plugin', () => {
   });
 
   it('rotates: the new key logs in, the old one is refused, and other authorized keys stay', async () => {
-    const old = ssh2.utils.generateKeyPairSync('ed25519');
-    const other = ssh2.utils.generateKeyPairSync('ed25519');
+    const old = parsableEd25519();
+    const other = parsableEd25519();
     const otherLine = `from="127.0.0.1" ${other.public.trim()}`;
     const user = await sshd.createUser({ authorizedKeys: [old.public, otherLine] });
     const current = { secret: old.private };
@@ -67,7 +68,7 @@ describe.skipIf(skip)('the ssh-key plugin', () => {
 
   // Each encrypted key parse is half a second of bcrypt in JavaScript; on a loaded machine this test takes a while.
   it('rotates a key with a passphrase into a key with a passphrase', { timeout: 90_000 }, async () => {
-    const old = ssh2.utils.generateKeyPairSync('ed25519', { passphrase: 'Old-phrase-1', cipher: 'aes256-ctr', rounds: 16 });
+    const old = parsableEd25519({ passphrase: 'Old-phrase-1' });
     const user = await sshd.createUser({ authorizedKeys: [old.public] });
     const current = { secret: old.private, passphrase: 'Old-phrase-1' };
     expect(await plugin.verify(ctx(user.username), current)).toBe(true);
@@ -80,17 +81,17 @@ describe.skipIf(skip)('the ssh-key plugin', () => {
   });
 
   it('a key the account does not have fails with ROTATION_AUTH_FAILED and leaves authorized_keys alone', async () => {
-    const old = ssh2.utils.generateKeyPairSync('ed25519');
+    const old = parsableEd25519();
     const user = await sshd.createUser({ authorizedKeys: [old.public] });
     const before = readFileSync(`${user.home}/.ssh/authorized_keys`, 'utf8');
-    const stranger = { secret: ssh2.utils.generateKeyPairSync('ed25519').private };
+    const stranger = { secret: parsableEd25519().private };
     await expect(plugin.change(ctx(user.username), { current: stranger, next: await plugin.next(ctx(user.username), () => 'x') })).rejects.toMatchObject({ code: 'ROTATION_AUTH_FAILED' });
     expect(readFileSync(`${user.home}/.ssh/authorized_keys`, 'utf8')).toBe(before);
     expect(await plugin.verify(ctx(user.username), { secret: old.private })).toBe(true);
   });
 
   it('when the target does not take the new key, the new line is withdrawn and the old key keeps working', async () => {
-    const old = ssh2.utils.generateKeyPairSync('ed25519');
+    const old = parsableEd25519();
     const user = await sshd.createUser({ authorizedKeys: [old.public] });
     const file = `${user.home}/.ssh/authorized_keys`;
     const next = await plugin.next(ctx(user.username), () => 'x');
@@ -127,8 +128,8 @@ describe.skipIf(skip)('the ssh-key plugin', () => {
 
 describe.skipIf(skip || sudoMissing() !== null)('the ssh-key plugin resetting an account (reconciliation)', () => {
   it('an admin allowed to run a shell as the account installs the new key as the account and takes out the stored one', async () => {
-    const stored = ssh2.utils.generateKeyPairSync('ed25519');
-    const other = ssh2.utils.generateKeyPairSync('ed25519');
+    const stored = parsableEd25519();
+    const other = parsableEd25519();
     const user = await sshd.createUser({ authorizedKeys: [stored.public, other.public] });
     const admin = await sshd.createUser({ sudoRule: `ALL=(${user.username}) NOPASSWD: /bin/sh` });
     const next = await plugin.next(ctx(user.username), () => 'x');
@@ -152,7 +153,7 @@ describe.skipIf(skip || sudoMissing() !== null)('the ssh-key plugin resetting an
   });
 
   it('an admin who may not run a shell as the account fails with ROTATION_PERMISSION_DENIED and changes nothing', async () => {
-    const stored = ssh2.utils.generateKeyPairSync('ed25519');
+    const stored = parsableEd25519();
     const user = await sshd.createUser({ authorizedKeys: [stored.public] });
     const admin = await sshd.createUser({ sudo: true });
     const before = readFileSync(`${user.home}/.ssh/authorized_keys`, 'utf8');
