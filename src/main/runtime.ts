@@ -99,6 +99,7 @@ export async function openRuntime(config: Config, options: { migrate?: boolean; 
     const signals = createSignals({ database, postgresUrl: config.databaseUrl, clock, log });
     // A tenant deleted through another node or the CLI: its unwrapped keys leave this node's memory too.
     signals.subscribe('tenant.deleted', (signal) => keyring.forget(signal.tenantId));
+    signals.subscribe('tenant.restored', (signal) => keyring.forget(signal.tenantId));
     const services = createServices({ database, keyring, audit, clock, log, config, signals });
     return {
       config, database, log, clock, keyring, audit, signals, migrations: migrationRunner, services, rootKey, fresh,

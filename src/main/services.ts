@@ -131,7 +131,7 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   const connectivity = createConnectivityService({ db, audit, clock, keyring, dial: dialer, log });
   // Snapshots read the store through their own connection (a consistent read that blocks no writer).
   const snapshotStore = deps.config.databaseUrl ? { dialect: 'postgres' as const, url: deps.config.databaseUrl } : { dialect: 'sqlite' as const, file: database.location };
-  const snapshots = createSnapshotService({ db, store: snapshotStore, dir: deps.config.snapshotDir, rootKey: keyring.currentRootKey, audit, clock, version });
+  const snapshots = createSnapshotService({ db, store: snapshotStore, dir: deps.config.snapshotDir, rootKey: keyring.currentRootKey, audit, clock, version, signals: deps.signals, forget: keyring.forget });
   return { snapshots, rotations, connectors, dialer, connectivity, auditTrail, auditCheckpoints, auditExport, can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, accessRequests, approvals, requestLifecycle, reveal, custody, clients, clientGrants, deactivate, scim, notifications, smtp, siem, siemDeliver, behaviour, behaviourConsumer, compliance, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
 }
 export type Services = ReturnType<typeof createServices>;

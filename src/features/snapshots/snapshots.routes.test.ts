@@ -41,9 +41,23 @@ describe.each(dialects)('snapshot routes on %s', (dialect) => {
     expect((await ops('POST', '/snapshots', { everything: true })).statusCode).toBe(400);
   });
 
+  it('POST /ops/v1/snapshots/{id}/restore restores one tenant; a system snapshot without a tenant answers 400', async () => {
+    const { snapshot } = (await ops('POST', '/snapshots', { tenant: 'snap-routes' })).json();
+    const restored = await ops('POST', `/snapshots/${snapshot.id}/restore`, {});
+    expect(restored.statusCode, restored.body).toBe(200);
+    expect(restored.json()).toMatchObject({ snapshotId: snapshot.id, slug: 'snap-routes', rows: expect.any(Number) });
+    // Its users were signed out by the restore.
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: bearer(tenantToken) })).statusCode).toBe(401);
+    const system = (await ops('POST', '/snapshots', {})).json().snapshot;
+    const unnamed = await ops('POST', `/snapshots/${system.id}/restore`, {});
+    expect([unnamed.statusCode, unnamed.json().error.code]).toEqual([400, 'SNAPSHOT_TENANT_REQUIRED']);
+    expect((await ops('POST', `/snapshots/${system.id}/restore`, { tenant: 'nobody' })).statusCode).toBe(404);
+  });
+
   it('the snapshot routes need an operator token: none answers 401, a tenant token too', async () => {
     expect((await t.app.inject({ method: 'GET', url: '/ops/v1/snapshots' })).statusCode).toBe(401);
     expect((await ops('GET', '/snapshots', undefined, tenantToken)).statusCode).toBe(401);
     expect((await ops('POST', '/snapshots', {}, tenantToken)).statusCode).toBe(401);
+    expect((await ops('POST', '/snapshots/20200101T000000Z-00000000/restore', {}, tenantToken)).statusCode).toBe(401);
   });
 });

@@ -23,3 +23,6 @@ export const verifiedSnapshotView = z.object({
   ok: z.literal(true), path: z.string(), bytes: z.number(), rows: z.number(),
   manifest: z.object({ id: z.string(), createdAt: z.string(), scope: scopeView, custosVersion: z.string(), dialect: z.string(), schemaVersion: z.string(), migrations: z.array(z.string()), parts: z.array(partView) }),
 });
+
+/** What a tenant restore did. */
+export const restoredTenantView = z.object({ snapshotId: z.string(), takenAt: z.string(), tenantId: z.string(), slug: z.string(), rows: z.number(), seconds: z.number() });

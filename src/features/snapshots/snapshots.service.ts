@@ -9,6 +9,8 @@ import { newId } from '../../platform/ids.js';
 import { findTenantBySlug } from '../tenants/tenants.store.js';
 import { createPartHash, createSnapshotSealer, readHeader, verifySnapshot, type SnapshotManifest, type SnapshotPart, type SnapshotReason, type SnapshotScope } from './snapshot-format.js';
 import { openSnapshotSource, type SnapshotStore } from './snapshot-source.js';
+import { restoreTenant } from './snapshot-tenant-restore.js';
+import type { Signals } from '../../platform/signals/signals.js';
 
 const BATCH = 2_000;
 const SUFFIX = '.snapshot';
@@ -26,6 +28,8 @@ export function resolveSnapshotFile(ref: string, dir: string): string {
   return candidate;
 }
 
+const idOf = (file: string) => path.basename(file, SUFFIX);
+
 const snapshotNotFound = (ref: string) => notFound('SNAPSHOT_NOT_FOUND', `No snapshot ${ref} in the snapshot directory; list them with: custos snapshot list`);
 
 /**
@@ -33,7 +37,18 @@ const snapshotNotFound = (ref: string) => notFound('SNAPSHOT_NOT_FOUND', `No sna
  * under a fresh data key wrapped by the root key (snapshot-format.ts), written to a temporary file and renamed into
  * the snapshot directory only when complete. Outcomes are audited in the operator's chain.
  */
-export function createSnapshotService(deps: { db: Db; store: SnapshotStore; dir: string; rootKey: () => Buffer; audit: AuditLog; clock: Clock; version: string }) {
+export function createSnapshotService(deps: {
+  db: Db;
+  store: SnapshotStore;
+  dir: string;
+  rootKey: () => Buffer;
+  audit: AuditLog;
+  clock: Clock;
+  version: string;
+  /** After a tenant restore: every node drops what it holds of the tenant (its unwrapped keys). */
+  signals?: Pick<Signals, 'publish'>;
+  forget?: (tenantId: string) => void;
+}) {
   const { db, audit, clock } = deps;
 
   /** Takes a snapshot; answers its summary, the manifest's parts and how long it took. */
@@ -161,7 +176,27 @@ export function createSnapshotService(deps: { db: Db; store: SnapshotStore; dir:
     return old.map((s) => s.id);
   }
 
-  return { create, list, verify, resolve, prune };
+  /**
+   * Restores one tenant into the running system from a tenant snapshot (or a system snapshot, naming the slug); the
+   * operator's and the tenant's chains record it, and every node forgets the tenant's cached keys.
+   */
+  async function restoreOneTenant(actor: Actor, ref: string, options: { slug?: string; onProgress?: (done: number, total: number) => void } = {}) {
+    const started = Date.now();
+    const file = resolve(ref);
+    const restored = await restoreTenant({
+      db, bytes: readFileSync(file), rootKey: deps.rootKey(), slug: options.slug, onProgress: options.onProgress,
+      inTransaction: async (trx, tenantId) => {
+        const details = { snapshotId: idOf(file), tenantId };
+        await audit.append(trx, SYSTEM_SCOPE, { action: 'tenant.restored', actor, target: { type: 'tenant', id: tenantId }, details });
+        await audit.append(trx, tenantId, { action: 'tenant.restored', actor, target: { type: 'tenant', id: tenantId }, details });
+        await deps.signals?.publish(trx, { kind: 'tenant.restored', tenantId });
+      },
+    });
+    deps.forget?.(restored.tenantId);
+    return { ...restored, seconds: (Date.now() - started) / 1000 };
+  }
+
+  return { create, list, verify, resolve, prune, restoreTenant: restoreOneTenant };
 }
 
 /** Snapshots: create, list, verify, prune. */

@@ -80,11 +80,23 @@ export function snapshotCommand(): Command {
   snapshot
     .command('restore')
     .argument('<id-or-path>', 'a snapshot id (in the snapshot directory) or a snapshot file')
-    .option('--yes', 'confirm: the store is built from the snapshot')
+    .option('--tenant <slug>', 'restore this tenant only, into the running system (from a tenant or a system snapshot)')
+    .option('--yes', 'confirm: the store (or the tenant) is replaced by the snapshot')
     .option('--json', 'print one JSON document')
-    .description('restore a whole-system snapshot into an empty data directory or database (needs the root key it was taken under)')
-    .action(async (ref: string, opts: { yes?: boolean; json?: boolean }, command: Command) => {
+    .description('restore a whole-system snapshot into an empty data directory or database, or one tenant into the running system (needs the root key it was taken under)')
+    .action(async (ref: string, opts: { tenant?: string; yes?: boolean; json?: boolean }, command: Command) => {
       const config = configOf(command);
+      if (opts.tenant !== undefined) {
+        if (!opts.yes) throw invalid('CONFIRMATION_REQUIRED', `Restoring replaces every row of tenant ${opts.tenant} with the snapshot's and signs its users out; run again with --yes to go ahead.`);
+        return withRuntime(command, async (runtime) => {
+          let bar: ReturnType<typeof startProgress> | null = null;
+          const restored = await runtime.services.snapshots.restoreTenant(cliActor(), ref, { slug: opts.tenant, onProgress: (done, total) => (bar ??= startProgress(`restore ${opts.tenant}`, total)).update(done) })
+            .finally(() => (bar as ReturnType<typeof startProgress> | null)?.stop());
+          const { manifest, tenantId, slug, rows, seconds } = restored;
+          if (opts.json) return printJson({ id: manifest.id, takenAt: manifest.createdAt, tenantId, slug, rows, seconds });
+          printLines(`Restored tenant ${slug} from snapshot ${manifest.id} (taken ${manifest.createdAt}): ${rows} rows in ${seconds.toFixed(1)} s. Its users sign in again.`);
+        });
+      }
       if (!opts.yes) throw invalid('CONFIRMATION_REQUIRED', `Restoring builds ${config.databaseUrl ? 'the database' : config.dataDir} from snapshot ${ref}; run again with --yes to go ahead.`);
       const rootKey = loadRootKey(config);
       if (!rootKey) throw invalid('ROOT_KEY_MISSING', `Restoring needs the root key the snapshot was taken under: put it in ${config.rootKeyFile} (chmod 600) or set CUSTOS_ROOT_KEY.`);

@@ -27,6 +27,7 @@ export const eventCatalogue = {
   'tenant.suspended': { id: 1002, category: 'operator', severity: 7, description: 'The operator suspended a tenant: every login and token of it is refused.' },
   'tenant.resumed': { id: 1003, category: 'operator', severity: 5, description: 'The operator resumed a suspended tenant: its users can log in again.' },
   'tenant.deleted': { id: 1004, category: 'operator', severity: 9, description: "The operator deleted a tenant; its keys were destroyed (crypto-shredding) and its data removed." },
+  'tenant.restored': { id: 1005, category: 'operator', severity: 8, description: "The operator restored a tenant from a snapshot: its data is exactly as at the snapshot (events after it are no longer in its chain), and every session and client token was ended. Recorded in the operator's chain and, after the restore, in the tenant's." },
   'operator.token.created': { id: 1101, category: 'operator', severity: 7, description: 'An operator bearer token was created from the CLI.' },
   'operator.token.revoked': { id: 1102, category: 'operator', severity: 6, description: 'An operator bearer token was revoked.' },
   'root_key.rotated': { id: 1201, category: 'operator', severity: 8, description: 'The root key was replaced and every data key re-wrapped under the new one.' },
