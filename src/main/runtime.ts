@@ -11,6 +11,7 @@ import { FatalConfigError } from '../platform/errors.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import { migrations } from '../migrations/index.js';
 import type { Config } from './config.js';
+import { snapshotBeforeMigration } from './pre-migration-snapshot.js';
 import { createServices } from './services.js';
 import { createSignals } from '../platform/signals/signals.js';
 import { createRootKeyGuard, KEY_CHECK, storedCheckValue } from './root-key-guard.js';
@@ -27,7 +28,8 @@ function notInitialised(config: Config): FatalConfigError {
   return new FatalConfigError('NOT_INITIALISED', `There is no Custos installation ${where}. Start the server once to create it (custos server), or point --data-dir / CUSTOS_DATA_DIR at the existing one.`);
 }
 
-async function hasKeyCheck(database: Database): Promise<boolean> {
+/** Whether the store holds an installation (its root key check value): an empty one has nothing to snapshot. */
+export async function hasKeyCheck(database: Database): Promise<boolean> {
   const tables = await database.db.introspection.getTables();
   return tables.some((t) => t.name === 'custos_meta') && Boolean(await storedCheckValue(database.db));
 }
@@ -79,13 +81,22 @@ export async function openRuntime(config: Config, options: { migrate?: boolean; 
     const migrationRunner = createMigrationRunner(database.db, migrations);
     await migrationRunner.assertNotNewer();
     if (options.initialise === false && !(await hasKeyCheck(database))) throw notInitialised(config);
+    let resolved: Awaited<ReturnType<typeof resolveRootKey>> | null = null;
+    let beforeMigration: Awaited<ReturnType<typeof snapshotBeforeMigration>> | null = null;
+    let applied: string[] = [];
     if (options.migrate !== false || freshSqlite) {
-      const applied = await migrationRunner.up();
+      // An existing store is snapshotted before any migration changes it (the root key is checked first).
+      if ((await migrationRunner.pending()).length > 0 && (await hasKeyCheck(database))) {
+        resolved = await resolveRootKey(config, database, log);
+        beforeMigration = await snapshotBeforeMigration({ config, database, rootKey: resolved.rootKey.key, clock });
+        log.info({ snapshotId: beforeMigration.id, path: beforeMigration.path }, 'took a snapshot before migrating');
+      }
+      applied = await migrationRunner.up();
       if (applied.length > 0) log.info({ applied }, 'applied migrations');
     } else if (!(await migrationRunner.isCurrent())) {
       throw new FatalConfigError('SCHEMA_OUTDATED', 'The database schema is older than this release. Run: custos migrate up');
     }
-    const { rootKey, fresh } = await resolveRootKey(config, database, log);
+    const { rootKey, fresh } = resolved ?? (await resolveRootKey(config, database, log));
     const guard = createRootKeyGuard({ config, log, initialKey: rootKey.key, onChange: (key) => keyring.useRootKey(key) });
     const keyring = createKeyring({ rootKey: rootKey.key, clock, ensureCurrentRootKey: guard.ensureCurrent });
     const audit = createAuditLog({ keyring, clock });
@@ -96,6 +107,10 @@ export async function openRuntime(config: Config, options: { migrate?: boolean; 
         await audit.append(trx, SYSTEM_SCOPE, { action: 'custos.initialised', actor: systemActor, details: { database: database.dialect } });
       });
     }
+    if (beforeMigration) {
+      const snapshot = beforeMigration;
+      await database.db.transaction().execute((trx) => audit.append(trx, SYSTEM_SCOPE, { action: 'snapshot.created', actor: systemActor, details: { snapshotId: snapshot.id, scope: 'system', rows: snapshot.rows, bytes: snapshot.bytes, reason: 'before-migration', migrations: applied } }));
+    }
     const signals = createSignals({ database, postgresUrl: config.databaseUrl, clock, log });
     // A tenant deleted through another node or the CLI: its unwrapped keys leave this node's memory too.
     signals.subscribe('tenant.deleted', (signal) => keyring.forget(signal.tenantId));
@@ -103,6 +118,8 @@ export async function openRuntime(config: Config, options: { migrate?: boolean; 
     const services = createServices({ database, keyring, audit, clock, log, config, signals });
     return {
       config, database, log, clock, keyring, audit, signals, migrations: migrationRunner, services, rootKey, fresh,
+      /** What this start applied, and the snapshot taken before (null when nothing was pending). */
+      migrated: { applied, snapshot: beforeMigration },
       /** Readiness: the root key in use is the database's current one (a rotated key file is picked up). */
       ensureCurrentRootKey: () => guard.ensureCurrent(database.db),
       /** Switches to a new root key after a rotation committed. */

@@ -4,6 +4,9 @@ import { Command } from 'commander';
 import { openDatabase } from '../../platform/db/database.js';
 import { createMigrationRunner } from '../../platform/db/migrate.js';
 import { migrations } from '../../migrations/index.js';
+import { pino } from 'pino';
+import { createLogger } from '../../platform/log.js';
+import { hasKeyCheck, openRuntime } from '../runtime.js';
 import { configOf } from './context.js';
 import { printJson, printLines, printTable } from './output.js';
 
@@ -35,9 +38,22 @@ export function migrateCommand(): Command {
 
   migrate
     .command('up')
-    .description('apply every pending migration')
-    .action(async (_opts: unknown, command: Command) => {
+    .option('--no-snapshot', 'do not take the system snapshot first (then no root key is needed)')
+    .description('take a system snapshot of an existing store, then apply every pending migration')
+    .action(async (opts: { snapshot: boolean }, command: Command) => {
       const { database, runner } = open(command);
+      // An existing store with something to apply is snapshotted first: openRuntime does both and records it.
+      if (opts.snapshot && (await runner.pending()).length > 0 && (await hasKeyCheck(database))) {
+        await database.close();
+        const config = configOf(command);
+        const runtime = await openRuntime(config, { initialise: false, log: createLogger({ level: 'warn', destination: pino.destination(2) }) });
+        try {
+          const { applied, snapshot } = runtime.migrated;
+          return printLines(`Took snapshot ${snapshot!.id} (${snapshot!.path}) first.`, `Applied ${applied.length} migration(s): ${applied.join(', ')}`);
+        } finally {
+          await runtime.close();
+        }
+      }
       try {
         const applied = await runner.up();
         printLines(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}` : 'The schema is current; nothing to apply.');
