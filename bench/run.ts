@@ -1,7 +1,7 @@
-// `npm run bench [-- --strict --database sqlite|postgres|both --suite all|vault|monitoring|targets --duration S --warmup S
+// `npm run bench [-- --strict --database sqlite|postgres|both --suite all|vault|monitoring|targets|operations --duration S --warmup S
 //   --rounds N --connections N --credentials N --devices N --policies N --profile DIR]`: Custos against a bare
 //   Fastify baseline (vault), the monitoring budgets (SIEM forwarding, audit verify and search), and the target
-//   budgets (SSH rotation, connectivity checks beside API traffic).
+//   budgets (SSH rotation, connectivity checks beside API traffic), and operations (snapshot and restore figures).
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import { formatReport, judge, judgeVault, rounded, summaryLine, type Verdict } f
 import { seedVault, type SeedPlan } from './vault-seed.js';
 import { benchMonitoring } from './monitoring.js';
 import { benchTargets } from './targets.js';
+import { benchSnapshots } from './snapshots.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const LOG_LEVEL = 'warn';
@@ -51,7 +52,7 @@ function readFlags() {
   if (choice !== 'sqlite' && choice !== 'postgres' && choice !== 'both') throw new Error(`--database is sqlite, postgres or both, got "${choice}"`);
   const databases: Database[] = choice === 'both' ? ['sqlite', 'postgres'] : [choice];
   const suite = values.suite;
-  if (suite !== 'all' && suite !== 'vault' && suite !== 'monitoring' && suite !== 'targets') throw new Error(`--suite is all, vault, monitoring or targets, got "${suite}"`);
+  if (!['all', 'vault', 'monitoring', 'targets', 'operations'].includes(suite)) throw new Error(`--suite is all, vault, monitoring, targets or operations, got "${suite}"`);
   return { plan, seed, databases, suite, strict: values.strict, profileDir: values.profile ? path.resolve(values.profile) : undefined };
 }
 
@@ -171,6 +172,14 @@ async function main(flags: ReturnType<typeof readFlags>): Promise<boolean> {
     const monitoring = flags.suite === 'all' || flags.suite === 'monitoring' ? await benchMonitoring(flags.databases, progress) : undefined;
     // Targets last: real sshd accounts, and Custos servers checking devices while serving API traffic.
     const targets = flags.suite === 'all' || flags.suite === 'targets' ? await benchTargets(flags.databases, repoRoot, cleanup, progress) : undefined;
+    // Operations: snapshot, verify and restore of a large tenant, and a system snapshot of 100 tenants (figures, no budget).
+    const operations: { lines: string[]; figures: Record<string, number> } = { lines: [], figures: {} };
+    for (const database of flags.suite === 'all' || flags.suite === 'operations' ? flags.databases : []) {
+      progress(`[operations] ${database}: seeding a tenant of 100,000 credentials and 1,000,000 events, snapshot and restore`);
+      const result = await benchSnapshots({ database });
+      operations.lines.push(...result.lines);
+      Object.assign(operations.figures, result.figures);
+    }
     say('');
     for (const run of runs) {
       say(run.report);
@@ -180,6 +189,11 @@ async function main(flags: ReturnType<typeof readFlags>): Promise<boolean> {
       say('monitoring:');
       for (const line of monitoring.lines) say(`  ${line}`);
       for (const v of monitoring.verdicts) say(`  budget ${v.name}: ${v.actual} ${v.pass ? 'PASS' : 'FAIL'}`);
+      say('');
+    }
+    if (operations.lines.length > 0) {
+      say('operations:');
+      for (const line of operations.lines) say(`  ${line}`);
       say('');
     }
     if (targets) {
@@ -196,7 +210,7 @@ async function main(flags: ReturnType<typeof readFlags>): Promise<boolean> {
     const verdicts = [...runs.flatMap((r) => r.verdicts), ...(monitoring?.verdicts ?? []), ...(targets?.verdicts ?? [])];
     say(summaryLine(
       { connections: plan.connections, durationSeconds: plan.durationSeconds, rounds: plan.rounds, logLevel: LOG_LEVEL, node: process.version, cpus: os.cpus().length },
-      { ...Object.fromEntries(runs.map((r) => [r.database, r.figures])), ...(monitoring ? { monitoring: monitoring.figures } : {}), ...(targets ? { targets: targets.figures } : {}) },
+      { ...Object.fromEntries(runs.map((r) => [r.database, r.figures])), ...(monitoring ? { monitoring: monitoring.figures } : {}), ...(targets ? { targets: targets.figures } : {}), ...(operations.lines.length > 0 ? { operations: operations.figures } : {}) },
       verdicts,
     ));
     return verdicts.every((v) => v.pass);

@@ -81,7 +81,7 @@ export function createSnapshotSealer(rootKey: Buffer, header: Omit<SnapshotHeade
   const full: SnapshotHeader = { format: 1, ...header, rootKeyCheck: keyCheckValue(rootKey), wrappedDataKey: encrypt(kekFor(rootKey, header.id), dataKey, `custos snapshot data key ${header.id}`).toString('base64') };
   let index = 0;
   const frame = (content: SnapshotFrame, last: boolean): Buffer => {
-    const sealed = encrypt(dataKey, gzipSync(Buffer.from(JSON.stringify(content), 'utf8'), { level: 6 }), frameAad(header.id, index++, last));
+    const sealed = encrypt(dataKey, gzipSync(Buffer.from(JSON.stringify(content), 'utf8'), { level: 1 }), frameAad(header.id, index++, last));
     const length = Buffer.alloc(4);
     length.writeUInt32BE(sealed.length);
     return Buffer.concat([length, sealed]);

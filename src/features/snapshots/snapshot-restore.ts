@@ -1,12 +1,11 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 import type { Database } from '../../platform/db/database.js';
 import { createMigrationRunner } from '../../platform/db/migrate.js';
 import { conflict, invalid } from '../../platform/errors.js';
-import { decodeValue, snapshotFrames, verifySnapshot, type SnapshotManifest } from './snapshot-format.js';
+import { snapshotFrames, verifySnapshot, type SnapshotManifest } from './snapshot-format.js';
+import { insertSnapshotRows } from './snapshot-insert.js';
 
-/** SQLite allows 32,766 bound values a statement, PostgreSQL 65,535: batches stay under the smaller. */
-const MAX_VALUES = 30_000;
 // The schema's own bookkeeping is rebuilt by the migrations, never copied.
 const REBUILT = new Set(['kysely_migration', 'kysely_migration_lock']);
 
@@ -21,15 +20,6 @@ async function isEmpty(target: Database): Promise<boolean> {
     if (Number(row?.n ?? 0) > 0) return false;
   }
   return true;
-}
-
-/** Inserts one table's rows in batches that respect the engines' limits on bound values. */
-async function insertRows(trx: Database['db'], table: string, columns: string[], rows: unknown[][]): Promise<void> {
-  const perBatch = Math.max(1, Math.floor(MAX_VALUES / Math.max(1, columns.length)));
-  for (let i = 0; i < rows.length; i += perBatch) {
-    const values = rows.slice(i, i + perBatch).map((row) => Object.fromEntries(columns.map((column, c) => [column, decodeValue(row[c])])));
-    await (trx as unknown as Kysely<Record<string, Record<string, unknown>>>).insertInto(table).values(values).execute();
-  }
 }
 
 /**
@@ -58,7 +48,7 @@ export async function restoreSystem(deps: { target: Database; bytes: Buffer; roo
     for (let step = frames.next(); !step.done; step = frames.next()) {
       const frame = step.value;
       if (REBUILT.has(frame.table)) continue;
-      await insertRows(trx, frame.table, frame.columns, frame.rows);
+      await insertSnapshotRows(trx, target.dialect, frame.table, frame.columns, frame.rows);
       done += frame.rows.length;
       deps.onProgress?.(done, rows);
     }

@@ -1,11 +1,10 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 import type { Db } from '../../platform/db/database.js';
 import { conflict, invalid, notFound } from '../../platform/errors.js';
-import { decodeValue, snapshotFrames, verifySnapshot, type SnapshotManifest } from './snapshot-format.js';
+import { snapshotFrames, verifySnapshot, type SnapshotManifest } from './snapshot-format.js';
+import { insertSnapshotRows } from './snapshot-insert.js';
 
-/** SQLite allows 32,766 bound values a statement, PostgreSQL 65,535: batches stay under the smaller. */
-const MAX_VALUES = 30_000;
 // The job queue and the signal log are the nodes' working state, not the tenant's data: a restore leaves them be.
 const OPERATIONAL = new Set(['jobs', 'signals']);
 // Sessions and tokens issued before the snapshot must not come back to life: everyone signs in again.
@@ -31,7 +30,7 @@ const tenantColumn = (table: string) => (table === 'tenants' ? 'id' : 'tenant_id
  * as it was (its audit chain included); other tenants' rows are never touched. Afterwards its sessions and client
  * tokens are gone. The live schema may be newer than the snapshot's (migrations only add); never older.
  */
-export async function restoreTenant(deps: { db: Db; bytes: Buffer; rootKey: Buffer; slug?: string; onProgress?: (done: number, total: number) => void; inTransaction?: (trx: Db, tenantId: string) => Promise<void> }): Promise<{ manifest: SnapshotManifest; tenantId: string; slug: string; rows: number }> {
+export async function restoreTenant(deps: { db: Db; dialect: 'sqlite' | 'postgres'; bytes: Buffer; rootKey: Buffer; slug?: string; onProgress?: (done: number, total: number) => void; inTransaction?: (trx: Db, tenantId: string) => Promise<void> }): Promise<{ manifest: SnapshotManifest; tenantId: string; slug: string; rows: number }> {
   const { db } = deps;
   const tenantRows: unknown[][] = [];
   let tenantsColumns: string[] = [];
@@ -65,11 +64,7 @@ export async function restoreTenant(deps: { db: Db; bytes: Buffer; rootKey: Buff
       if (missing.length > 0) throw invalid('SNAPSHOT_SCHEMA_TOO_NEW', `Table ${frame.table} of snapshot ${manifest.id} has columns this store lacks (${missing.join(', ')}).`);
       const at = frame.columns.indexOf(tenantColumn(frame.table));
       const rows = frame.rows.filter((r) => r[at] === tenantId);
-      const perBatch = Math.max(1, Math.floor(MAX_VALUES / frame.columns.length));
-      for (let i = 0; i < rows.length; i += perBatch) {
-        const values = rows.slice(i, i + perBatch).map((r) => Object.fromEntries(frame.columns.map((column, c) => [column, decodeValue(r[c])])));
-        await (trx as unknown as Kysely<Record<string, Record<string, unknown>>>).insertInto(frame.table).values(values).execute();
-      }
+      await insertSnapshotRows(trx, deps.dialect, frame.table, frame.columns, rows);
       done += rows.length;
       deps.onProgress?.(done, total || done);
     }

@@ -184,7 +184,7 @@ export function createSnapshotService(deps: {
     const started = Date.now();
     const file = resolve(ref);
     const restored = await restoreTenant({
-      db, bytes: readFileSync(file), rootKey: deps.rootKey(), slug: options.slug, onProgress: options.onProgress,
+      db, dialect: deps.store.dialect, bytes: readFileSync(file), rootKey: deps.rootKey(), slug: options.slug, onProgress: options.onProgress,
       inTransaction: async (trx, tenantId) => {
         const details = { snapshotId: idOf(file), tenantId };
         await audit.append(trx, SYSTEM_SCOPE, { action: 'tenant.restored', actor, target: { type: 'tenant', id: tenantId }, details });
