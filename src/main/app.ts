@@ -1,3 +1,4 @@
+import { closeForMaintenance, registerMaintenanceRoutes } from '../features/maintenance/maintenance.routes.js';
 import { registerSnapshotRoutes } from '../features/snapshots/snapshots.routes.js';
 import type { HttpApp } from '../platform/http/create-app.js';
 import { createHttpApp } from '../platform/http/create-app.js';
@@ -65,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
   registerActivationPage(app);
 
   await app.register(async (scope: HttpApp) => {
+    closeForMaintenance(scope, services.maintenance);
     // The token's prefix says who resolves it: API client tokens (cct_) or user sessions (cst_).
     requireBearer(scope, (token, request) => (isClientToken(token) ? services.clients.authenticate(token, request.ip) : services.auth.authenticate(token, request.ip)), 'log in with POST /api/v1/auth/login (an application: POST /api/v1/oauth2/token) and send Authorization: Bearer <token>.', { sessionCookie: true });
     // A session the policy restricts (enrol MFA, change an expired password) is refused before any permission check.
@@ -105,10 +107,14 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     requireBearer(scope, (token, request) => services.operators.authenticate(token, request.ip), 'create an operator token with: custos operator token create');
     registerTenantRoutes(scope, { tenants: services.tenants });
     registerSnapshotRoutes(scope, { snapshots: services.snapshots });
+    registerMaintenanceRoutes(scope, { maintenance: services.maintenance });
   }, { prefix: '/ops/v1' });
 
   // The identity provider's plane: only SCIM tokens (csp_), its own errors and content type (features/scim).
-  await app.register(async (scope: HttpApp) => registerScimApi(scope, { scim: services.scim, rateLimit: deps.scimRateLimit }), { prefix: '/scim/v2' });
+  await app.register(async (scope: HttpApp) => {
+    closeForMaintenance(scope, services.maintenance);
+    registerScimApi(scope, { scim: services.scim, rateLimit: deps.scimRateLimit });
+  }, { prefix: '/scim/v2' });
 
   // Connectors dial in by WebSocket on the same server; their live connections close before the server does.
   attachConnectorEndpoint(app.server, { connectors: services.connectors, log: deps.log });

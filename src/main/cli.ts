@@ -1,3 +1,4 @@
+import { maintenanceCommand } from './commands/maintenance.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { Command, CommanderError } from 'commander';
 import { DomainError, FatalConfigError } from '../platform/errors.js';
@@ -22,7 +23,7 @@ export function createProgram(): Command {
     .option('--host <host>', 'HTTP address (env CUSTOS_HOST, default 127.0.0.1)')
     .showHelpAfterError()
     .exitOverride();
-  for (const command of [serverCommand(), migrateCommand(), tenantCommand(), operatorCommand(), auditCommand(), importCommand(), rootKeyCommand(), connectorCommand(), snapshotCommand()]) {
+  for (const command of [serverCommand(), migrateCommand(), tenantCommand(), operatorCommand(), auditCommand(), importCommand(), rootKeyCommand(), connectorCommand(), snapshotCommand(), maintenanceCommand()]) {
     program.addCommand(command);
   }
   // addCommand does not pass settings down: every subcommand must throw, not exit 1 (1 means "tampered").

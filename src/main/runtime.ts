@@ -116,6 +116,7 @@ export async function openRuntime(config: Config, options: { migrate?: boolean; 
     signals.subscribe('tenant.deleted', (signal) => keyring.forget(signal.tenantId));
     signals.subscribe('tenant.restored', (signal) => keyring.forget(signal.tenantId));
     const services = createServices({ database, keyring, audit, clock, log, config, signals });
+    await services.maintenance.load();
     return {
       config, database, log, clock, keyring, audit, signals, migrations: migrationRunner, services, rootKey, fresh,
       /** What this start applied, and the snapshot taken before (null when nothing was pending). */

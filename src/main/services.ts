@@ -58,6 +58,7 @@ import { destinationHealth } from '../features/siem/siem-health.js';
 import type { Config } from './config.js';
 import { version } from './version.js';
 import { createSnapshotService } from '../features/snapshots/snapshots.service.js';
+import { createMaintenanceService } from '../features/maintenance/maintenance.service.js';
 
 /** Wires each feature's service with exactly the dependencies it declares. */
 export function createServices(deps: { database: Database; keyring: Keyring; audit: AuditLog; clock: Clock; log: Logger; config: Pick<Config, 'publicUrl' | 'targetAllowCidrs' | 'targetDenyCidrs' | 'databaseUrl' | 'snapshotDir'>; signals: Signals }) {
@@ -132,6 +133,7 @@ export function createServices(deps: { database: Database; keyring: Keyring; aud
   // Snapshots read the store through their own connection (a consistent read that blocks no writer).
   const snapshotStore = deps.config.databaseUrl ? { dialect: 'postgres' as const, url: deps.config.databaseUrl } : { dialect: 'sqlite' as const, file: database.location };
   const snapshots = createSnapshotService({ db, store: snapshotStore, dir: deps.config.snapshotDir, rootKey: keyring.currentRootKey, audit, clock, version, signals: deps.signals, forget: keyring.forget });
-  return { snapshots, rotations, connectors, dialer, connectivity, auditTrail, auditCheckpoints, auditExport, can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, accessRequests, approvals, requestLifecycle, reveal, custody, clients, clientGrants, deactivate, scim, notifications, smtp, siem, siemDeliver, behaviour, behaviourConsumer, compliance, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
+  const maintenance = createMaintenanceService({ db, audit, clock, signals: deps.signals });
+  return { maintenance, snapshots, rotations, connectors, dialer, connectivity, auditTrail, auditCheckpoints, auditExport, can, auth, mfa, tenants, operators, users, grants, roles, groups, securityPolicy, network, focalPoints, devices, credentials, credentialHistory, transfer, credentialPolicies, accessPolicies, accessRequests, approvals, requestLifecycle, reveal, custody, clients, clientGrants, deactivate, scim, notifications, smtp, siem, siemDeliver, behaviour, behaviourConsumer, compliance, sso: { settings: ssoSettings, login: ssoLogin, publicUrl: deps.config.publicUrl } };
 }
 export type Services = ReturnType<typeof createServices>;

@@ -34,6 +34,8 @@ export const eventCatalogue = {
   'snapshot.created': { id: 1301, category: 'operator', severity: 5, description: 'A snapshot of the whole system or of one tenant was written (encrypted under the root key); details name it, its scope, rows, bytes and why (manual, scheduled, before-migration).' },
   'snapshot.failed': { id: 1302, category: 'operator', severity: 8, description: 'A snapshot could not be written; nothing partial was left in the snapshot directory. Details carry the reason.' },
   'snapshot.restored': { id: 1303, category: 'operator', severity: 8, description: 'A whole-system snapshot was restored into an empty store (disaster recovery); details name the snapshot, when it was taken, its rows and the migrations applied since.' },
+  'maintenance.enabled': { id: 1401, category: 'operator', severity: 7, description: 'The operator closed the tenant plane for maintenance: every node answers tenant requests 503 MAINTENANCE with Retry-After; details carry the message and the retry time.' },
+  'maintenance.disabled': { id: 1402, category: 'operator', severity: 5, description: 'The operator reopened the tenant plane after maintenance.' },
   'user.created': { id: 2001, category: 'identity', severity: 4, description: 'A user was created, pending activation.' },
   'user.updated': { id: 2002, category: 'identity', severity: 4, description: "A user's profile or roles were changed; details name the fields, never their secrets." },
   'user.deactivated': { id: 2003, category: 'identity', severity: 7, description: 'A user was deactivated: every session revoked, pending activations voided, and what other features hold released.' },
