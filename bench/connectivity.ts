@@ -26,11 +26,6 @@ async function startBannerTarget(cleanup: Cleanup) {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function put(url: string, body: unknown, token: string): Promise<void> {
-  const response = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
-  if (!response.ok) throw new Error(`PUT ${url} answered ${response.status}: ${await response.text()}`);
-}
-
 /**
  * One database: a Custos server (leader of its own single node) with `devices` SSH devices on a loopback banner
  * target checked every minute; steady API traffic (a device list page at a fixed rate) is measured with checks off,
@@ -47,7 +42,7 @@ export async function benchConnectivity(options: { database: 'sqlite' | 'postgre
   const custos = await startCustos({ repoRoot: options.repoRoot, logLevel: 'warn', databaseUrl: postgres?.url, env: { CUSTOS_TARGET_ALLOW_CIDRS: '127.0.0.0/8' } }, cleanup);
   const base = custos.server.url;
   const settings = `${base}/api/v1/settings/connectivity`;
-  await put(settings, { enabled: false }, custos.token);
+  await requestJson(settings, { enabled: false }, custos.token, 'PUT');
   progress(`[${database}] creating ${devices} ssh devices on the loopback target`);
   let created = 0;
   await Promise.all(Array.from({ length: 8 }, async () => {
@@ -67,7 +62,7 @@ export async function benchConnectivity(options: { database: 'sqlite' | 'postgre
   // After seeding, the database settles (PostgreSQL's autovacuum, SQLite's checkpoints) before the first figure.
   await measure('warm-up', 10);
   const off = [await measure('checks off', offSeconds)];
-  await put(settings, { enabled: true, intervalMinutes: 1 }, custos.token);
+  await requestJson(settings, { enabled: true, intervalMinutes: 1 }, custos.token, 'PUT');
   // The leader looks for due devices every 20 s: the measured minute starts with the first check.
   const waitedFrom = Date.now();
   while (target.count() === 0 && Date.now() - waitedFrom < 30_000) await sleep(50);
@@ -75,7 +70,7 @@ export async function benchConnectivity(options: { database: 'sqlite' | 'postgre
   const before = target.count();
   const on = [await measure('checks on', onSeconds)];
   const checks = target.count() - before;
-  await put(settings, { enabled: false }, custos.token);
+  await requestJson(settings, { enabled: false }, custos.token, 'PUT');
   await sleep(2_000);
   off.push(await measure('checks off again', offSeconds));
 

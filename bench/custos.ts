@@ -41,9 +41,9 @@ function cleanEnv(logLevel: string): NodeJS.ProcessEnv {
   return { ...env, CUSTOS_LOG_LEVEL: logLevel, CUSTOS_TRUSTED_PROXIES: '127.0.0.1/32' };
 }
 
-export async function requestJson(url: string, body: unknown, token?: string): Promise<unknown> {
+export async function requestJson(url: string, body: unknown, token?: string, method: 'GET' | 'POST' | 'PUT' = body === undefined ? 'GET' : 'POST'): Promise<unknown> {
   const response = await fetch(url, {
-    method: body === undefined ? 'GET' : 'POST',
+    method,
     headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });

@@ -9,6 +9,7 @@ import { DEFAULT_POLICY_RULES, type PolicyRules } from '../vault/credential-poli
 import { listPolicies as listCredentialPolicies } from '../vault/credential-policies.store.js';
 import { DAY_MS, NEVER_ROTATED_DAYS, OFFENDER_LIMIT, REVIEW_INTERVAL_DAYS, daysBetween, ratioControl, type ControlResult, type Offender } from './compliance.controls.js';
 import * as store from './compliance.store.js';
+import { reconciliationOf } from '../rotation/reconciliation.js';
 
 const PAGE = 1000;
 // The age control walks every old credential: larger pages mean fewer round trips (PostgreSQL) for the same memory bound.
@@ -75,7 +76,7 @@ export async function credentialAgeControl(db: DbOrTx, tenantId: string, now: nu
 export async function outOfSyncControl(db: DbOrTx, tenantId: string, now: number): Promise<ControlResult> {
   const found = await store.outOfSyncCredentials(db, tenantId, OFFENDER_LIMIT);
   const listed: Offender[] = found.rows.map((r) => {
-    const resetsItself = typeof (JSON.parse(r.additional_info) as Record<string, unknown>).reconcileCredentialId === 'string';
+    const resetsItself = reconciliationOf(r) !== null;
     return {
       type: 'credential', id: r.id, label: `${r.username}@${r.device_name}`,
       detail: `stored secret refused since ${iso(r.changed_at)} (${daysBetween(r.changed_at, now)} days); ${resetsItself ? 'a reset with its reconciliation credential is due or failed' : 'no reconciliation credential set'}`,

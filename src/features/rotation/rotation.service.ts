@@ -13,18 +13,13 @@ import * as credentials from '../vault/credentials.store.js';
 import * as devices from '../vault/devices.store.js';
 import { pluginFor, rotationPlugins } from './plugins/index.js';
 import { policyTarget, tenantPolicies } from './rotation.policies.js';
+import { reconciliationOf } from './reconciliation.js';
 import * as store from './rotation.store.js';
 
 /** The job kind that runs one rotation. */
 export const ROTATION_JOB = 'rotation.run';
 const DAY = 86_400_000;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-/** The credential's reconciliation credential id (additionalInfo.reconcileCredentialId), if it names one. */
-export function reconciliationOf(cred: { additional_info: string }): string | null {
-  const id = (JSON.parse(cred.additional_info) as Record<string, unknown>).reconcileCredentialId;
-  return typeof id === 'string' && id !== '' ? id : null;
-}
 
 /** A rotation as callers see it: an allowlist, never a secret (not even whether one is pending beyond a flag). */
 export function toRotationView(row: RotationTable) {

@@ -64,8 +64,6 @@ const frameAad = (id: string, index: number, last: boolean) => `custos snapshot 
 /** Row values as JSON: buffers travel as {"$b": base64}; everything else Custos stores is a string, number or null. */
 export function encodeValue(value: unknown): unknown {
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return { $b: Buffer.from(value).toString('base64') };
-  if (typeof value === 'bigint') return Number(value);
-  if (value instanceof Date) return value.getTime();
   return value;
 }
 
@@ -183,6 +181,12 @@ export function verifySnapshot(bytes: Buffer, rootKey: Buffer, onFrame?: (frame:
   if (hashes.size > 0) throw new SnapshotInvalid('SNAPSHOT_CORRUPTED', `Snapshot ${manifest.id} holds tables its manifest does not list: ${[...hashes.keys()].join(', ')}.`);
   if (manifest.id !== header.id) throw new SnapshotInvalid('SNAPSHOT_CORRUPTED', `The manifest names snapshot ${manifest.id}, the header ${header.id}.`);
   return { header, manifest, rows };
+}
+
+/** Refuses a snapshot whose schema this release does not know (taken by a newer release). */
+export function assertKnownSchema(manifest: SnapshotManifest, known: Record<string, unknown>): void {
+  const unknown = manifest.migrations.filter((name) => !(name in known));
+  if (unknown.length > 0) throw new DomainError('SNAPSHOT_SCHEMA_TOO_NEW', `Snapshot ${manifest.id} was taken by a newer Custos release (schema ${manifest.schemaVersion}; this release does not know ${unknown.join(', ')}). Restore it with that release.`, 'invalid');
 }
 
 /** The running SHA-256 of one table's part: each row's JSON, one line each, in the order written. */

@@ -8,7 +8,6 @@ import { createTestApp, type TestApp } from '../../../test/support/app.js';
 import { createTestDatabase, dialects } from '../../../test/support/databases.js';
 import { apiCall } from '../../../test/support/users.js';
 import { migrations } from '../../migrations/index.js';
-import type { AuditLog } from '../../platform/audit/audit-log.js';
 import { systemClock } from '../../platform/clock.js';
 import { createKeyring } from '../../platform/crypto/keyring.js';
 import { createMigrationRunner } from '../../platform/db/migrate.js';
@@ -103,10 +102,8 @@ describe.each(dialects)('restoring an older schema on %s', (dialect) => {
       await createMigrationRunner(old.db, migrations).upTo('0022_compliance');
       await old.db.insertInto('custos_meta').values({ key: 'marker', value: 'from-an-older-release' }).execute();
       const rootKey = randomBytes(32);
-      // The audit chain is not what this test is about; the older store has no system key to append with.
-      const audit = { append: async () => undefined } as unknown as AuditLog;
       const store = dialect === 'sqlite' ? { dialect: 'sqlite' as const, file: source.sqliteFile! } : { dialect: 'postgres' as const, url: source.postgresUrl! };
-      const taken = await createSnapshotService({ db: old.db, store, dir, rootKey: () => rootKey, audit, clock: systemClock, version: 'older' }).create(operator);
+      const taken = await createSnapshotService({ db: old.db, store, dir, rootKey: () => rootKey, clock: systemClock, version: 'older' }).create(operator);
       const database = await target.open({ migrate: false });
       const restored = await restoreSystem({ target: database, bytes: readFileSync(taken.path), rootKey });
       expect(restored.manifest.schemaVersion).toBe('0022_compliance');

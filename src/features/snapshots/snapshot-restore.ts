@@ -3,7 +3,7 @@ import { migrations } from '../../migrations/index.js';
 import type { Database } from '../../platform/db/database.js';
 import { createMigrationRunner } from '../../platform/db/migrate.js';
 import { conflict, invalid } from '../../platform/errors.js';
-import { snapshotFrames, verifySnapshot, type SnapshotManifest } from './snapshot-format.js';
+import { assertKnownSchema, snapshotFrames, verifySnapshot, type SnapshotManifest } from './snapshot-format.js';
 import { insertSnapshotRows } from './snapshot-insert.js';
 
 // The schema's own bookkeeping is rebuilt by the migrations, never copied.
@@ -33,8 +33,7 @@ export async function restoreSystem(deps: { target: Database; bytes: Buffer; roo
   if (manifest.scope.kind !== 'system') {
     throw invalid('SNAPSHOT_SCOPE_MISMATCH', `Snapshot ${manifest.id} holds tenant ${manifest.scope.slug} only, not the whole system; a whole-system restore needs a system snapshot (custos snapshot list shows each one's scope).`);
   }
-  const unknown = manifest.migrations.filter((name) => !(name in migrations));
-  if (unknown.length > 0) throw invalid('SNAPSHOT_SCHEMA_TOO_NEW', `Snapshot ${manifest.id} was taken by a newer Custos release (schema ${manifest.schemaVersion}; this release does not know ${unknown.join(', ')}). Restore it with that release.`);
+  assertKnownSchema(manifest, migrations);
   if (!(await isEmpty(target))) {
     throw conflict('RESTORE_TARGET_NOT_EMPTY', `${target.location} already holds a Custos installation. A whole-system restore goes into an empty data directory or database: point --data-dir (or CUSTOS_DATABASE_URL) at a new one.`);
   }

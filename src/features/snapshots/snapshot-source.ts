@@ -1,5 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
+import { pgTypes } from '../../platform/db/database.js';
 import { encodeValue } from './snapshot-format.js';
 
 /** Where the rows come from: the server's store, read through its own connection. */
@@ -23,7 +24,8 @@ export interface SnapshotSource {
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 // The migration bookkeeping goes with a whole-system snapshot (it says the schema); other internals never do.
 const internal = (name: string) => name.startsWith('sqlite_') || name === 'kysely_migration_lock';
-const tenantColumnOf = (name: string, columns: string[]): SourceTable['tenantColumn'] => (name === 'tenants' ? 'id' : columns.includes('tenant_id') ? 'tenant_id' : null);
+/** The column naming a row's tenant: `id` for tenants itself, `tenant_id` elsewhere, none for system tables. */
+export const tenantColumnOf = (name: string, columns: Iterable<string>): SourceTable['tenantColumn'] => (name === 'tenants' ? 'id' : [...columns].includes('tenant_id') ? 'tenant_id' : null);
 
 function sqliteSource(file: string): SnapshotSource {
   const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
@@ -60,7 +62,7 @@ function sqliteSource(file: string): SnapshotSource {
 }
 
 async function postgresSource(url: string): Promise<SnapshotSource> {
-  const client = new pg.Client({ connectionString: url, types: { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === 20 || oid === 1700 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) } });
+  const client = new pg.Client({ connectionString: url, types: pgTypes });
   await client.connect();
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   let cursors = 0;

@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 import type { Db } from '../../platform/db/database.js';
 import { conflict, invalid, notFound } from '../../platform/errors.js';
-import { snapshotFrames, verifySnapshot, type SnapshotManifest } from './snapshot-format.js';
+import { assertKnownSchema, snapshotFrames, verifySnapshot, type SnapshotManifest } from './snapshot-format.js';
+import { tenantColumnOf } from './snapshot-source.js';
 import { insertSnapshotRows } from './snapshot-insert.js';
 
 // The job queue and the signal log are the nodes' working state, not the tenant's data: a restore leaves them be.
@@ -16,13 +17,10 @@ async function tenantTables(db: Db): Promise<Map<string, Set<string>>> {
   const owned = new Map<string, Set<string>>();
   for (const table of tables) {
     const columns = new Set(table.columns.map((c) => c.name));
-    if (OPERATIONAL.has(table.name)) continue;
-    if (table.name === 'tenants' || columns.has('tenant_id')) owned.set(table.name, columns);
+    if (!OPERATIONAL.has(table.name) && tenantColumnOf(table.name, columns)) owned.set(table.name, columns);
   }
   return owned;
 }
-
-const tenantColumn = (table: string) => (table === 'tenants' ? 'id' : 'tenant_id');
 
 /**
  * Restores one tenant into a running system from a tenant snapshot, or from a system snapshot by slug: in one
@@ -46,15 +44,14 @@ export async function restoreTenant(deps: { db: Db; dialect: 'sqlite' | 'postgre
   const row = tenantRows.find((r) => r[slugAt] === wanted);
   if (!row) throw notFound('SNAPSHOT_TENANT_NOT_FOUND', `Snapshot ${manifest.id} holds no tenant ${wanted}${manifest.scope.kind === 'tenant' ? ` (it holds ${manifest.scope.slug})` : ''}.`);
   const tenantId = String(row[idAt]);
-  const unknown = manifest.migrations.filter((name) => !(name in migrations));
-  if (unknown.length > 0) throw invalid('SNAPSHOT_SCHEMA_TOO_NEW', `Snapshot ${manifest.id} was taken by a newer Custos release (it knows ${unknown.join(', ')}). Restore it with that release.`);
+  assertKnownSchema(manifest, migrations);
   const live = await tenantTables(db);
   const total = manifest.scope.kind === 'tenant' ? manifest.parts.reduce((sum, p) => sum + p.rows, 0) : 0;
   let done = 0;
   await db.transaction().execute(async (trx) => {
     const slugOwner = await trx.selectFrom('tenants').select('id').where('slug', '=', wanted).executeTakeFirst();
     if (slugOwner && slugOwner.id !== tenantId) throw conflict('TENANT_SLUG_TAKEN', `Another tenant (${slugOwner.id}) now has the slug ${wanted}; rename or delete it before restoring this one.`);
-    for (const table of live.keys()) await sql`delete from ${sql.table(table)} where ${sql.ref(tenantColumn(table))} = ${tenantId}`.execute(trx);
+    for (const table of live.keys()) await sql`delete from ${sql.table(table)} where ${sql.ref(tenantColumnOf(table, live.get(table)!)!)} = ${tenantId}`.execute(trx);
     const frames = snapshotFrames(deps.bytes, deps.rootKey);
     for (let step = frames.next(); !step.done; step = frames.next()) {
       const frame = step.value;
@@ -62,7 +59,7 @@ export async function restoreTenant(deps: { db: Db; dialect: 'sqlite' | 'postgre
       if (!columns) continue;
       const missing = frame.columns.filter((c) => !columns.has(c));
       if (missing.length > 0) throw invalid('SNAPSHOT_SCHEMA_TOO_NEW', `Table ${frame.table} of snapshot ${manifest.id} has columns this store lacks (${missing.join(', ')}).`);
-      const at = frame.columns.indexOf(tenantColumn(frame.table));
+      const at = frame.columns.indexOf(tenantColumnOf(frame.table, columns)!);
       const rows = frame.rows.filter((r) => r[at] === tenantId);
       await insertSnapshotRows(trx, deps.dialect, frame.table, frame.columns, rows);
       done += rows.length;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-/** POST /ops/v1/snapshots: the whole system, or one tenant by slug. */
-export const createSnapshotBody = z.strictObject({
+/** POST /ops/v1/snapshots and /snapshots/{id}/restore: the whole system, or one tenant by slug. */
+export const snapshotTenantBody = z.strictObject({
   tenant: z.string({ error: 'tenant is a tenant slug' }).min(1).max(64).optional(),
 });
 

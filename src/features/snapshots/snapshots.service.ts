@@ -42,7 +42,8 @@ export function createSnapshotService(deps: {
   store: SnapshotStore;
   dir: string;
   rootKey: () => Buffer;
-  audit: AuditLog;
+  /** Where outcomes are recorded; absent only before migrating, when the caller records the snapshot afterwards. */
+  audit?: AuditLog;
   clock: Clock;
   version: string;
   /** After a tenant restore: every node drops what it holds of the tenant (its unwrapped keys). */
@@ -99,7 +100,7 @@ export function createSnapshotService(deps: {
       closeSync(fd);
       renameSync(partial, finalPath);
       const seconds = (Date.now() - started) / 1000;
-      await db.transaction().execute((trx) => audit.append(trx, SYSTEM_SCOPE, { action: 'snapshot.created', actor, details: { snapshotId: id, scope: scope.kind, ...(scope.kind === 'tenant' ? { tenantId: scope.tenantId } : {}), rows, bytes, reason } }));
+      if (audit) await db.transaction().execute((trx) => audit.append(trx, SYSTEM_SCOPE, { action: 'snapshot.created', actor, details: { snapshotId: id, scope: scope.kind, ...(scope.kind === 'tenant' ? { tenantId: scope.tenantId } : {}), rows, bytes, reason } }));
       return { id, path: finalPath, createdAt, scope, reason, bytes, rows, parts, seconds };
     } catch (error) {
       try {
@@ -108,7 +109,7 @@ export function createSnapshotService(deps: {
         // Already closed after the last write.
       }
       rmSync(partial, { force: true });
-      await db.transaction().execute((trx) => audit.append(trx, SYSTEM_SCOPE, { action: 'snapshot.failed', actor, outcome: 'failure', details: { snapshotId: id, scope: scope.kind, message: (error as Error).message.slice(0, 300), reason } })).catch(() => undefined);
+      if (audit) await db.transaction().execute((trx) => audit.append(trx, SYSTEM_SCOPE, { action: 'snapshot.failed', actor, outcome: 'failure', details: { snapshotId: id, scope: scope.kind, message: (error as Error).message.slice(0, 300), reason } })).catch(() => undefined);
       throw error;
     } finally {
       await source.close();
@@ -134,7 +135,7 @@ export function createSnapshotService(deps: {
       const file = path.join(deps.dir, name);
       try {
         const head = readHead(file);
-        found.push({ id: head.id, path: file, createdAt: head.createdAt, scope: head.scope, reason: head.reason ?? 'manual', bytes: statSync(file).size });
+        found.push({ id: head.id, path: file, createdAt: head.createdAt, scope: head.scope, reason: head.reason, bytes: statSync(file).size });
       } catch {
         // A damaged file still shows in verify; the list names only what it can read.
       }
@@ -161,6 +162,7 @@ export function createSnapshotService(deps: {
     const file = resolve(ref);
     const tables = new Set<string>();
     let rows = 0;
+    // The manifest (and so the table count) comes last: progress counts the tables seen so far.
     const result = verifySnapshot(readFileSync(file), options.rootKey ?? deps.rootKey(), (frame) => {
       tables.add(frame.table);
       rows += frame.rows.length;
@@ -187,6 +189,7 @@ export function createSnapshotService(deps: {
       db, dialect: deps.store.dialect, bytes: readFileSync(file), rootKey: deps.rootKey(), slug: options.slug, onProgress: options.onProgress,
       inTransaction: async (trx, tenantId) => {
         const details = { snapshotId: idOf(file), tenantId };
+        if (!audit) throw new Error('a tenant restore is always recorded: the snapshot service needs its audit log');
         await audit.append(trx, SYSTEM_SCOPE, { action: 'tenant.restored', actor, target: { type: 'tenant', id: tenantId }, details });
         await audit.append(trx, tenantId, { action: 'tenant.restored', actor, target: { type: 'tenant', id: tenantId }, details });
         await deps.signals?.publish(trx, { kind: 'tenant.restored', tenantId });

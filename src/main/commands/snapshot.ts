@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import type { SnapshotProgress } from '../../features/snapshots/snapshots.service.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SYSTEM_SCOPE } from '../../platform/actor.js';
@@ -14,8 +13,8 @@ import { startProgress } from './progress.js';
 
 const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
 
-/** A progress bar over the tables of a snapshot (silent when stderr is not a terminal). */
-function tableProgress(label: string): { onProgress: SnapshotProgress; stop: () => void } {
+/** A progress bar started at the first report, once the total is known (silent when stderr is not a terminal). */
+function lazyProgress(label: string): { onProgress: (done: number, total: number) => void; stop: () => void } {
   let bar: ReturnType<typeof startProgress> | null = null;
   return {
     onProgress: (done, total) => {
@@ -37,7 +36,7 @@ export function snapshotCommand(): Command {
     .description('take a consistent snapshot (one read transaction; writers are not held up)')
     .action(async (opts: { tenant?: string; json?: boolean }, command: Command) => {
       await withRuntime(command, async (runtime) => {
-        const progress = tableProgress(`snapshot ${opts.tenant ?? 'system'}`);
+        const progress = lazyProgress(`snapshot ${opts.tenant ?? 'system'}`);
         const taken = await runtime.services.snapshots.create(cliActor(), { tenantSlug: opts.tenant, onProgress: progress.onProgress }).finally(progress.stop);
         const { id, path, createdAt, scope, bytes, rows, seconds } = taken;
         if (opts.json) return printJson({ id, path, createdAt, scope, bytes, rows, seconds, parts: taken.parts });
@@ -65,7 +64,7 @@ export function snapshotCommand(): Command {
     .description('decrypt every part and check its row count and SHA-256 against the manifest')
     .action(async (ref: string, opts: { json?: boolean }, command: Command) => {
       await withRuntime(command, async (runtime) => {
-        const progress = tableProgress('verify');
+        const progress = lazyProgress('verify');
         let result;
         try {
           result = runtime.services.snapshots.verify(ref, { onProgress: progress.onProgress });
@@ -89,9 +88,8 @@ export function snapshotCommand(): Command {
       if (opts.tenant !== undefined) {
         if (!opts.yes) throw invalid('CONFIRMATION_REQUIRED', `Restoring replaces every row of tenant ${opts.tenant} with the snapshot's and signs its users out; run again with --yes to go ahead.`);
         return withRuntime(command, async (runtime) => {
-          let bar: ReturnType<typeof startProgress> | null = null;
-          const restored = await runtime.services.snapshots.restoreTenant(cliActor(), ref, { slug: opts.tenant, onProgress: (done, total) => (bar ??= startProgress(`restore ${opts.tenant}`, total)).update(done) })
-            .finally(() => (bar as ReturnType<typeof startProgress> | null)?.stop());
+          const progress = lazyProgress(`restore ${opts.tenant}`);
+          const restored = await runtime.services.snapshots.restoreTenant(cliActor(), ref, { slug: opts.tenant, onProgress: progress.onProgress }).finally(progress.stop);
           const { manifest, tenantId, slug, rows, seconds } = restored;
           if (opts.json) return printJson({ id: manifest.id, takenAt: manifest.createdAt, tenantId, slug, rows, seconds });
           printLines(`Restored tenant ${slug} from snapshot ${manifest.id} (taken ${manifest.createdAt}): ${rows} rows in ${seconds.toFixed(1)} s. Its users sign in again.`);
@@ -104,11 +102,11 @@ export function snapshotCommand(): Command {
       if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
       const target = openDatabase(config.databaseUrl ? { postgresUrl: config.databaseUrl } : { sqliteFile: path.join(config.dataDir, 'custos.db') });
       let restored;
-      let bar: ReturnType<typeof startProgress> | null = null;
+      const progress = lazyProgress('restore');
       try {
-        restored = await restoreSystem({ target, bytes: readFileSync(file), rootKey: rootKey.key, onProgress: (done, total) => (bar ??= startProgress('restore', total)).update(done) });
+        restored = await restoreSystem({ target, bytes: readFileSync(file), rootKey: rootKey.key, onProgress: progress.onProgress });
       } finally {
-        (bar as ReturnType<typeof startProgress> | null)?.stop();
+        progress.stop();
         await target.close();
       }
       const { manifest, rows, migrated } = restored;

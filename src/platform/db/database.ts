@@ -133,8 +133,8 @@ function sqliteDialect(file: string): { dialect: Dialect; changeMarker: () => st
   };
 }
 
-// BIGINT and NUMERIC come back as numbers: every integer Custos stores fits in 2^53.
-const pgTypes = {
+/** BIGINT and NUMERIC come back as numbers: every integer Custos stores fits in 2^53 (every pg client of the store uses it). */
+export const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === 20 || oid === 1700) return (value: string) => Number(value);
     return pg.types.getTypeParser(oid, format);
